@@ -1,0 +1,139 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Pipeline is a graph of vertices (sources, functions, sinks) joined by
+// edges, with a durable buffer in front of every function and sink.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+type Pipeline struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   PipelineSpec   `json:"spec"`
+	Status PipelineStatus `json:"status,omitempty"`
+}
+
+// PipelineSpec is the pipeline's graph and lifecycle.
+type PipelineSpec struct {
+	Vertices []PipelineVertex `json:"vertices"`
+	Edges    []Edge           `json:"edges"`
+	// +optional
+	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
+}
+
+// PipelineVertex is one vertex: exactly one of Source, Function or Sink.
+type PipelineVertex struct {
+	// Name is unique in the pipeline: lower-case letters, digits and '-'.
+	Name string `json:"name"`
+	// +optional
+	Source *Source `json:"source,omitempty"`
+	// +optional
+	Function *FunctionVertex `json:"function,omitempty"`
+	// +optional
+	Sink *Sink `json:"sink,omitempty"`
+}
+
+// Source takes events in from outside: exactly one kind is set.
+type Source struct {
+	// HTTP takes events POSTed to /pipelines/{namespace}/{pipeline}/{vertex}.
+	// +optional
+	HTTP *HTTPSource `json:"http,omitempty"`
+}
+
+// HTTPSource takes CloudEvents over HTTP (binary, structured or batch).
+type HTTPSource struct{}
+
+// FunctionVertex runs a function: a Function by reference, or inline.
+type FunctionVertex struct {
+	// Ref names a Function in the pipeline's namespace.
+	// +optional
+	Ref *LocalObjectReference `json:"ref,omitempty"`
+	// Spec is an inline function.
+	// +optional
+	Spec *FunctionSpec `json:"spec,omitempty"`
+}
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	Name string `json:"name"`
+}
+
+// Sink writes events out of the pipeline: exactly one kind is set.
+type Sink struct {
+	// Log writes one JSON line per event on standard output.
+	// +optional
+	Log *LogSink `json:"log,omitempty"`
+	// HTTP POSTs each event (binary mode) to a destination.
+	// +optional
+	HTTP *Destination `json:"http,omitempty"`
+	// Delivery is the retry policy for writing to the sink.
+	// +optional
+	Delivery *Delivery `json:"delivery,omitempty"`
+}
+
+// LogSink writes events as JSON lines on standard output.
+type LogSink struct{}
+
+// Edge joins two vertices; events flow from From to To when Filter matches.
+// Several edges from one vertex fan out: an event goes along every edge whose
+// filter matches.
+type Edge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// +optional
+	Filter *Filter `json:"filter,omitempty"`
+}
+
+// Filter matches CloudEvent attributes (core or extension); every condition
+// must hold. An empty filter matches everything.
+type Filter struct {
+	// Exact maps attribute names to the value they must equal.
+	// +optional
+	Exact map[string]string `json:"exact,omitempty"`
+	// Prefix maps attribute names to a prefix their value must start with.
+	// +optional
+	Prefix map[string]string `json:"prefix,omitempty"`
+}
+
+// Phase is the lifecycle phase of a pipeline or vertex.
+// +kubebuilder:validation:Enum=Running;Paused
+type Phase string
+
+const (
+	// PhaseRunning processes events.
+	PhaseRunning Phase = "Running"
+	// PhasePaused keeps taking and buffering events but dispatches none.
+	PhasePaused Phase = "Paused"
+)
+
+// Lifecycle holds the desired phase.
+type Lifecycle struct {
+	// DesiredPhase is Running or Paused. Default Running.
+	// +optional
+	DesiredPhase Phase `json:"desiredPhase,omitempty"`
+}
+
+// PipelineStatus is what Freshet observed of a pipeline.
+type PipelineStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+}
+
+// PipelineList is a list of Pipelines.
+//
+// +kubebuilder:object:root=true
+type PipelineList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Pipeline `json:"items"`
+}

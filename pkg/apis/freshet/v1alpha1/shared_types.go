@@ -1,0 +1,106 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Scale says how many replicas a function runs and how it is scaled by its
+// backlog.
+type Scale struct {
+	// Min is the fewest replicas; 0 lets the function scale to zero when idle.
+	// Default 0.
+	// +optional
+	Min *int32 `json:"min,omitempty"`
+	// Max is the most replicas. Default 10.
+	// +optional
+	Max *int32 `json:"max,omitempty"`
+	// TargetBacklog is the number of waiting events one replica should
+	// carry; the scaler adds replicas above it. Default 10.
+	// +optional
+	TargetBacklog *int32 `json:"targetBacklog,omitempty"`
+	// ContainerConcurrency is the most events sent to one replica at a time.
+	// Default 8.
+	// +optional
+	ContainerConcurrency *int32 `json:"containerConcurrency,omitempty"`
+	// IdleTimeout is how long a function with no backlog and nothing in
+	// flight keeps its last replica before scaling to zero. Default 60s.
+	// +optional
+	IdleTimeout *metav1.Duration `json:"idleTimeout,omitempty"`
+}
+
+// BackoffPolicy is how the delay between delivery attempts grows.
+// +kubebuilder:validation:Enum=linear;exponential
+type BackoffPolicy string
+
+const (
+	// BackoffLinear waits delay × attempt.
+	BackoffLinear BackoffPolicy = "linear"
+	// BackoffExponential waits delay × 2^(attempt-1).
+	BackoffExponential BackoffPolicy = "exponential"
+)
+
+// Delivery is the retry and dead-letter policy for sending events to a
+// function or sink, following Knative's delivery spec.
+type Delivery struct {
+	// Retry is how many times a failed attempt is retried (so attempts =
+	// retry + 1). Default 3.
+	// +optional
+	Retry *int32 `json:"retry,omitempty"`
+	// BackoffPolicy is linear or exponential. Default exponential.
+	// +optional
+	BackoffPolicy BackoffPolicy `json:"backoffPolicy,omitempty"`
+	// BackoffDelay is the base delay between attempts. Default 200ms.
+	// +optional
+	BackoffDelay *metav1.Duration `json:"backoffDelay,omitempty"`
+	// Timeout bounds one attempt. Default 30s.
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// DeadLetterSink receives events that failed every attempt, or failed
+	// permanently, with extensions naming the destination, the status code
+	// and the start of the response body. Without one such events are
+	// logged and dropped.
+	// +optional
+	DeadLetterSink *Destination `json:"deadLetterSink,omitempty"`
+}
+
+// Destination is where events go: a URI, or a reference to an object
+// (Knative's Destination duck type). In a Pipeline, a ref of kind Vertex names
+// a sink vertex of the same pipeline.
+type Destination struct {
+	// +optional
+	Ref *KReference `json:"ref,omitempty"`
+	// URI is an absolute URL, or a path relative to the ref's address.
+	// +optional
+	URI string `json:"uri,omitempty"`
+}
+
+// KReference names an object, as Knative's KReference does.
+type KReference struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// +optional
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// Batch asks for events in batches, sent as
+// application/cloudevents-batch+json; the function replies with a batch.
+type Batch struct {
+	// MaxSize is the most events in one batch (at least 1).
+	MaxSize int32 `json:"maxSize"`
+	// MaxWait is how long a partial batch waits for more events. Default 10ms.
+	// +optional
+	MaxWait *metav1.Duration `json:"maxWait,omitempty"`
+}
+
+// Addressable says where a resource takes events.
+type Addressable struct {
+	URL string `json:"url,omitempty"`
+}
+
+// Condition types and reasons shared by the resources.
+const (
+	// ConditionReady is the top-level condition of every resource.
+	ConditionReady = "Ready"
+)

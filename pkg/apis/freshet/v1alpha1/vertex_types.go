@@ -1,0 +1,73 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Vertex is one vertex of a Pipeline, owned by it and fully self-contained:
+// it carries its own copy of the desired phase, its resolved function spec
+// (scale, delivery, batch) and its outgoing edges, so whatever runs it looks
+// at nothing else.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas
+type Vertex struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   VertexSpec   `json:"spec"`
+	Status VertexStatus `json:"status,omitempty"`
+}
+
+// VertexSpec is one vertex with everything needed to run it.
+type VertexSpec struct {
+	// PipelineName is the owning pipeline.
+	PipelineName string `json:"pipelineName"`
+	// Name is the vertex name inside the pipeline.
+	Name string `json:"name"`
+	// +optional
+	Source *Source `json:"source,omitempty"`
+	// Function is the resolved function (a referenced Function's spec is
+	// copied in).
+	// +optional
+	Function *FunctionSpec `json:"function,omitempty"`
+	// FunctionName is the Function a function vertex referenced, if any.
+	// +optional
+	FunctionName string `json:"functionName,omitempty"`
+	// +optional
+	Sink *Sink `json:"sink,omitempty"`
+	// Edges are the vertex's outgoing edges.
+	// +optional
+	Edges []Edge `json:"edges,omitempty"`
+	// +optional
+	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
+	// Replicas is set by the scaler through the scale subresource.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+}
+
+// VertexStatus is what Freshet observed of a vertex.
+type VertexStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// +optional
+	Backlog int64 `json:"backlog,omitempty"`
+}
+
+// VertexList is a list of Vertices.
+//
+// +kubebuilder:object:root=true
+type VertexList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Vertex `json:"items"`
+}

@@ -1,0 +1,138 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/freshetproj/freshet/pkg/cloudevent"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultMaxBodyBytes is the default limit of an ingress request body (4 MiB).
+const DefaultMaxBodyBytes = 4 << 20
+
+// Ingress is the router's HTTP front: CloudEvents into HTTP source vertices,
+// synchronous function invocation, health and metrics.
+type Ingress struct {
+	// Sources maps "namespace/pipeline/vertex" of every HTTP source to its
+	// outgoing routes.
+	Sources map[string][]Route
+	// Functions maps "namespace/name" to the invoker of a Function.
+	Functions map[string]*Invoker
+	// MaxBodyBytes limits a request body; larger gets 413. Default 4 MiB.
+	MaxBodyBytes int64
+	Gatherer     prometheus.Gatherer
+	Metrics      *Metrics
+	Log          *slog.Logger
+
+	draining atomic.Bool
+}
+
+// SetDraining makes /readyz answer 503 and new events get 503, while the
+// router shuts down.
+func (in *Ingress) SetDraining() { in.draining.Store(true) }
+
+// Handler returns the HTTP handler.
+func (in *Ingress) Handler() http.Handler {
+	if in.MaxBodyBytes <= 0 {
+		in.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if in.Log == nil {
+		in.Log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /pipelines/{namespace}/{pipeline}/{vertex}", in.ingest)
+	mux.HandleFunc("POST /functions/{namespace}/{function}", in.invoke)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if in.draining.Load() {
+			writeError(w, http.StatusServiceUnavailable, errorBody{Error: "draining"})
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	if in.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(in.Gatherer, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error     string `json:"error"`
+	Attribute string `json:"attribute,omitempty"`
+	// Index is the position of the bad event in a batch.
+	Index *int `json:"index,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, code int, body errorBody) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// readEvents parses and validates the request's events (ReadRequest
+// validates them), answering the error itself when it returns false.
+func (in *Ingress) readEvents(w http.ResponseWriter, r *http.Request) ([]*cloudevent.Event, bool) {
+	events, err := cloudevent.ReadRequest(r, in.MaxBodyBytes)
+	if err == nil {
+		return events, true
+	}
+	var v *cloudevent.ValidationError
+	switch {
+	case errors.Is(err, cloudevent.ErrTooLarge):
+		in.Metrics.reject("413")
+		writeError(w, http.StatusRequestEntityTooLarge, errorBody{Error: "request body is larger than " + strconv.FormatInt(in.MaxBodyBytes, 10) + " bytes"})
+	case errors.As(err, &v):
+		in.Metrics.reject("400")
+		body := errorBody{Error: v.Error(), Attribute: v.Attribute}
+		if v.Index >= 0 {
+			body.Index = &v.Index
+		}
+		writeError(w, http.StatusBadRequest, body)
+	default:
+		in.Metrics.reject("400")
+		writeError(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+	}
+	return nil, false
+}
+
+// ingest writes the request's events into the buffers behind an HTTP source
+// and answers 202 only once all of them are durable.
+func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("namespace") + "/" + r.PathValue("pipeline") + "/" + r.PathValue("vertex")
+	routes, ok := in.Sources[key]
+	if !ok {
+		in.Metrics.reject("404")
+		writeError(w, http.StatusNotFound, errorBody{Error: "no HTTP source vertex " + key})
+		return
+	}
+	if in.draining.Load() {
+		in.Metrics.reject("503")
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "router is shutting down"})
+		return
+	}
+	events, ok := in.readEvents(w, r)
+	if !ok {
+		return
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = EventID(e)
+	}
+	if _, err := writeRoutes(r.Context(), routes, events, ids); err != nil {
+		in.Log.Error("ingest", "source", key, "error", err)
+		in.Metrics.reject("503")
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "could not store events: " + err.Error()})
+		return
+	}
+	in.Metrics.accepted(key, len(events))
+	w.WriteHeader(http.StatusAccepted)
+}

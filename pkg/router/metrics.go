@@ -1,0 +1,61 @@
+package router
+
+import (
+	"time"
+
+	"github.com/freshetproj/freshet/pkg/delivery"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the router's Prometheus metrics. A nil *Metrics records
+// nothing.
+type Metrics struct {
+	received   *prometheus.CounterVec
+	rejected   *prometheus.CounterVec
+	attempts   *prometheus.CounterVec
+	attemptDur *prometheus.HistogramVec
+}
+
+// NewMetrics registers the router's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "freshet_ingress_events_total",
+			Help: "Events accepted (durably written) by an HTTP source.",
+		}, []string{"source"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "freshet_ingress_rejected_requests_total",
+			Help: "HTTP ingress requests rejected, by status code.",
+		}, []string{"code"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "freshet_delivery_attempts_total",
+			Help: "Delivery attempts by vertex and what followed (done, retry, deadletter).",
+		}, []string{"vertex", "outcome"}),
+		attemptDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "freshet_delivery_attempt_seconds",
+			Help:    "Duration of delivery attempts, including the wait for a ready replica.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}, []string{"vertex"}),
+	}
+	reg.MustRegister(m.received, m.rejected, m.attempts, m.attemptDur)
+	return m
+}
+
+func (m *Metrics) accepted(source string, n int) {
+	if m != nil {
+		m.received.WithLabelValues(source).Add(float64(n))
+	}
+}
+
+func (m *Metrics) reject(code string) {
+	if m != nil {
+		m.rejected.WithLabelValues(code).Inc()
+	}
+}
+
+func (m *Metrics) attempt(vertex string, a delivery.Action, d time.Duration) {
+	if m != nil {
+		m.attempts.WithLabelValues(vertex, a.String()).Inc()
+		m.attemptDur.WithLabelValues(vertex).Observe(d.Seconds())
+	}
+}

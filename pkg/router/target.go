@@ -1,0 +1,38 @@
+package router
+
+import (
+	"context"
+	"time"
+
+	"github.com/freshetproj/freshet/pkg/cloudevent"
+	"github.com/freshetproj/freshet/pkg/delivery"
+)
+
+// Target is what a vertex sends its events to: a function's replicas or a
+// sink. Deliver makes one attempt and returns the reply events, or an error
+// (a *delivery.Failure when the target answered).
+type Target interface {
+	Deliver(ctx context.Context, events []*cloudevent.Event) ([]*cloudevent.Event, error)
+}
+
+// FunctionTarget sends events to a ready replica of a function, waiting for
+// one with spare capacity.
+type FunctionTarget struct {
+	Function string // the pool's name for the function
+	Pool     *Pool
+	Sender   *delivery.Sender
+	// Timeout bounds one attempt once a replica is chosen.
+	Timeout time.Duration
+	// Batch sends events as one application/cloudevents-batch+json request.
+	Batch bool
+}
+
+// Deliver makes one attempt.
+func (t *FunctionTarget) Deliver(ctx context.Context, events []*cloudevent.Event) ([]*cloudevent.Event, error) {
+	url, release, err := t.Pool.Acquire(ctx, t.Function)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return t.Sender.Send(ctx, url, events, t.Batch, t.Timeout)
+}
