@@ -5,13 +5,16 @@
 //   - Write returns nil only after every message is durably stored: a crash of
 //     the process right after Write returns loses none of them.
 //   - A message whose ID was already written to the same buffer inside the
-//     dedup window is dropped silently (Write still returns nil).
+//     dedup window is dropped silently (Write still returns nil). Across a
+//     restart of the store, only IDs of messages not yet acked are
+//     remembered (JetStream rebuilds its dedup table from stored messages).
 //   - A read message is redelivered if it is nacked (after the nack delay) or
 //     if it is neither acked nor nacked within the ack wait.
 //   - Ordering is not guaranteed.
 //   - Pending counts messages written and not yet acked, including those
 //     delivered and in flight: it is the vertex's backlog.
-//   - Everything above survives a restart of the process on the same store.
+//   - Everything else above survives a restart of the process on the same
+//     store.
 package buffer
 
 import (

@@ -173,7 +173,6 @@ func mustEqual[T comparable](t *testing.T, what string, got, want T) {
 	}
 }
 
-
 func newTestSender() *delivery.Sender { return delivery.NewSender() }
 
 func filter(exact, prefix map[string]string) *v1alpha1.Filter {

@@ -1,0 +1,42 @@
+// Command freshet is Freshet's command-line tool. `freshet dev` runs
+// Functions and Pipelines on one machine: an embedded NATS JetStream buffer,
+// the router and functions as local processes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: freshet <command> [flags]
+
+commands:
+  dev    run Functions and Pipelines on this machine (freshet dev -h for flags)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "dev":
+		err = runDev(ctx, os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "freshet: unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "freshet:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,160 @@
+// Package dev runs Freshet on one machine, as `freshet dev` does: an
+// embedded NATS JetStream buffer, the router, a dispatcher per vertex and
+// functions as local processes, all in one process.
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/pkg/buffer"
+	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
+	"github.com/freshetproj/freshet/pkg/delivery"
+	"github.com/freshetproj/freshet/pkg/router"
+	"github.com/freshetproj/freshet/pkg/runtime/local"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Config is everything freshet dev needs besides the resources.
+type Config struct {
+	// Addr is where the router listens. Default 127.0.0.1:8080.
+	Addr string
+	// DataDir holds the embedded buffer's files. Default .freshet.
+	DataDir string
+	// NATSURL uses an external NATS JetStream instead of the embedded one.
+	NATSURL string
+	// MaxBodyBytes limits an ingress request body. Default 4 MiB.
+	MaxBodyBytes int64
+	// Grace bounds each step of shutdown: in-flight requests, in-flight
+	// deliveries, replica drains. Default 30s.
+	Grace time.Duration
+	// Stdout receives the log sinks' JSON lines. Default os.Stdout.
+	Stdout io.Writer
+	// ProcessLog receives the functions' output. Default os.Stderr.
+	ProcessLog io.Writer
+	Log        *slog.Logger
+	// Listening, if set, is called with the router's base URL once it
+	// accepts requests.
+	Listening func(baseURL string)
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".freshet"
+	}
+	if c.Grace <= 0 {
+		c.Grace = 30 * time.Second
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.ProcessLog == nil {
+		c.ProcessLog = os.Stderr
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Resources are what runs: Functions (each invocable and running its
+// replicas) and the Vertices of every Pipeline.
+type Resources struct {
+	Functions []*v1alpha1.Function
+	Vertices  []*v1alpha1.Vertex
+}
+
+// Run starts everything and serves until ctx ends, then stops taking
+// events, drains in-flight work and returns nil. Events still buffered are
+// resumed by the next Run on the same data directory.
+func Run(ctx context.Context, cfg Config, res Resources) error {
+	cfg.defaults()
+	store, err := jetstream.Open(ctx, jetstream.Config{URL: cfg.NATSURL, DataDir: filepath.Join(cfg.DataDir, "jetstream")})
+	if err != nil {
+		return fmt.Errorf("open buffer store: %w", err)
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pool := router.NewPool()
+	rt := local.New(local.Config{Router: pool, Log: cfg.ProcessLog})
+	w := &wiring{cfg: cfg, store: store, pool: pool, rt: rt, sender: delivery.NewSender(), metrics: router.NewMetrics(reg), buffers: map[string]buffer.Buffer{}}
+	ingress := &router.Ingress{
+		Sources:      map[string][]router.Route{},
+		Functions:    map[string]*router.Invoker{},
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Gatherer:     reg,
+		Metrics:      w.metrics,
+		Log:          cfg.Log,
+	}
+	dispatchers, err := w.build(ctx, res, ingress)
+	if err != nil {
+		ln.Close()
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace)
+		defer cancel()
+		_ = rt.Close(closeCtx)
+		return err
+	}
+	reg.MustRegister(w.backlogCollector())
+
+	runCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, d := range dispatchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = d.Run(runCtx)
+		}()
+	}
+	srv := &http.Server{Handler: ingress.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	cfg.Log.Info("freshet dev is ready", "url", base, "data", cfg.DataDir)
+	if cfg.Listening != nil {
+		cfg.Listening(base)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("router: %w", err)
+	}
+	cfg.Log.Info("shutting down: no new events; draining in-flight work")
+	ingress.SetDraining()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		srv.Close()
+	}
+	stopDispatch()
+	wg.Wait()
+	rtCtx, cancelRt := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace+5*time.Second)
+	defer cancelRt()
+	if rerr := rt.Close(rtCtx); rerr != nil {
+		cfg.Log.Warn("stopping functions", "error", rerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

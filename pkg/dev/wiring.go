@@ -1,0 +1,197 @@
+package dev
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/pkg/buffer"
+	"github.com/freshetproj/freshet/pkg/delivery"
+	"github.com/freshetproj/freshet/pkg/router"
+	"github.com/freshetproj/freshet/pkg/runtime/local"
+	httpsink "github.com/freshetproj/freshet/pkg/sink/http"
+	logsink "github.com/freshetproj/freshet/pkg/sink/log"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// wiring builds the running parts from the resources.
+type wiring struct {
+	cfg     Config
+	store   buffer.Store
+	pool    *router.Pool
+	rt      *local.Runtime
+	sender  *delivery.Sender
+	metrics *router.Metrics
+	buffers map[string]buffer.Buffer // by vertex path
+	started map[string]bool          // function keys with replicas
+}
+
+// maxVertexInFlight caps a function vertex's concurrent deliveries.
+const maxVertexInFlight = 1024
+
+func (w *wiring) build(ctx context.Context, res Resources, ingress *router.Ingress) ([]*router.Dispatcher, error) {
+	w.started = map[string]bool{}
+	for _, f := range res.Functions {
+		key := f.Namespace + "/" + f.Name
+		if err := w.startFunction(key, &f.Spec); err != nil {
+			return nil, err
+		}
+		ingress.Functions[key] = &router.Invoker{Target: w.functionTarget(key, &f.Spec), Policy: delivery.PolicyFor(f.Spec.Delivery)}
+	}
+	for _, v := range res.Vertices {
+		if v.Spec.Source != nil {
+			continue
+		}
+		b, err := w.store.Open(ctx, bufferName(v))
+		if err != nil {
+			return nil, fmt.Errorf("vertex %s: %w", vertexPath(v), err)
+		}
+		w.buffers[vertexPath(v)] = b
+	}
+	var out []*router.Dispatcher
+	for _, v := range res.Vertices {
+		routes := w.routes(v)
+		switch {
+		case v.Spec.Source != nil:
+			if v.Spec.Source.HTTP != nil {
+				ingress.Sources[vertexPath(v)] = routes
+			}
+			continue
+		case v.Spec.Lifecycle.DesiredPhase == v1alpha1.PhasePaused:
+			continue
+		}
+		d, err := w.dispatcher(v, routes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (w *wiring) startFunction(key string, spec *v1alpha1.FunctionSpec) error {
+	if w.started[key] {
+		return nil
+	}
+	ps, err := processSpec(key, spec.Container, w.cfg.Grace)
+	if err != nil {
+		return err
+	}
+	if err := w.rt.Apply(key, ps); err != nil {
+		return fmt.Errorf("function %s: %w", key, err)
+	}
+	w.pool.SetConcurrency(key, int(*spec.Scale.ContainerConcurrency))
+	// Until the scaler drives replicas, run min of them, at least one.
+	if err := w.rt.SetReplicas(key, max(int(*spec.Scale.Min), 1)); err != nil {
+		return fmt.Errorf("function %s: %w", key, err)
+	}
+	w.started[key] = true
+	return nil
+}
+
+func (w *wiring) functionTarget(key string, spec *v1alpha1.FunctionSpec) *router.FunctionTarget {
+	return &router.FunctionTarget{
+		Function: key,
+		Pool:     w.pool,
+		Sender:   w.sender,
+		Timeout:  spec.Delivery.Timeout.Duration,
+		Batch:    spec.Batch != nil,
+	}
+}
+
+func (w *wiring) routes(v *v1alpha1.Vertex) []router.Route {
+	var routes []router.Route
+	for _, e := range v.Spec.Edges {
+		to := v.Namespace + "/" + v.Spec.PipelineName + "/" + e.To
+		routes = append(routes, router.Route{To: to, Filter: e.Filter, Out: w.buffers[to]})
+	}
+	return routes
+}
+
+func (w *wiring) dispatcher(v *v1alpha1.Vertex, routes []router.Route) (*router.Dispatcher, error) {
+	path := vertexPath(v)
+	d := &router.Dispatcher{
+		Vertex:  path,
+		In:      w.buffers[path],
+		Routes:  routes,
+		Grace:   w.cfg.Grace,
+		Log:     w.cfg.Log,
+		Metrics: w.metrics,
+	}
+	var dl *v1alpha1.Destination
+	switch {
+	case v.Spec.Function != nil:
+		spec := v.Spec.Function
+		key := functionKey(v)
+		if err := w.startFunction(key, spec); err != nil {
+			return nil, err
+		}
+		d.Target = w.functionTarget(key, spec)
+		d.Policy = delivery.PolicyFor(spec.Delivery)
+		d.MaxInFlight = min(int(*spec.Scale.Max)*int(*spec.Scale.ContainerConcurrency), maxVertexInFlight)
+		if spec.Batch != nil {
+			d.BatchSize = int(spec.Batch.MaxSize)
+			d.BatchWait = spec.Batch.MaxWait.Duration
+		}
+		dl = spec.Delivery.DeadLetterSink
+	case v.Spec.Sink != nil:
+		var policy v1alpha1.Delivery
+		if v.Spec.Sink.Delivery != nil {
+			policy = *v.Spec.Sink.Delivery
+		}
+		d.Policy = delivery.PolicyFor(policy)
+		dl = policy.DeadLetterSink
+		switch {
+		case v.Spec.Sink.Log != nil:
+			d.Target = logsink.New(path, w.cfg.Stdout)
+		case v.Spec.Sink.HTTP != nil:
+			d.Target = &httpsink.Sink{URL: v.Spec.Sink.HTTP.URI, Sender: w.sender, Timeout: d.Policy.Timeout}
+		default:
+			return nil, fmt.Errorf("vertex %s: sink has no kind", path)
+		}
+	default:
+		return nil, fmt.Errorf("vertex %s: neither function nor sink", path)
+	}
+	var err error
+	if d.DeadLetter, err = w.deadLetter(v, dl); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (w *wiring) deadLetter(v *v1alpha1.Vertex, dl *v1alpha1.Destination) (router.DeadLetter, error) {
+	switch {
+	case dl == nil:
+		return nil, nil
+	case dl.Ref != nil:
+		to := v.Namespace + "/" + v.Spec.PipelineName + "/" + dl.Ref.Name
+		b, ok := w.buffers[to]
+		if !ok || dl.Ref.Kind != "Vertex" {
+			return nil, fmt.Errorf("vertex %s: deadLetterSink.ref must name a sink Vertex of the pipeline, not %s %q", vertexPath(v), dl.Ref.Kind, dl.Ref.Name)
+		}
+		return &router.BufferDeadLetter{To: to, Out: b}, nil
+	default:
+		return &router.HTTPDeadLetter{URL: dl.URI, Sender: w.sender, Timeout: delivery.PolicyFor(v1alpha1.Delivery{}).Timeout}, nil
+	}
+}
+
+// backlogCollector exposes every vertex's buffer backlog as a gauge.
+func (w *wiring) backlogCollector() prometheus.Collector {
+	return &backlog{buffers: w.buffers}
+}
+
+type backlog struct{ buffers map[string]buffer.Buffer }
+
+var backlogDesc = prometheus.NewDesc("freshet_vertex_backlog", "Events written to a vertex's buffer and not yet acked.", []string{"vertex"}, nil)
+
+func (b *backlog) Describe(ch chan<- *prometheus.Desc) { ch <- backlogDesc }
+
+func (b *backlog) Collect(ch chan<- prometheus.Metric) {
+	for path, buf := range b.buffers {
+		n, err := buf.Pending(context.Background())
+		if err != nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n), path)
+	}
+}
