@@ -1,6 +1,7 @@
 package cloudevent
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -66,7 +67,7 @@ func appendEventJSON(b []byte, e *Event) []byte {
 		switch {
 		case (ct == "" || isJSONMediaType(ct)) && json.Valid(e.Data):
 			b = append(b, `,"data":`...)
-			b = append(b, e.Data...)
+			b = appendCompactJSON(b, e.Data)
 		case isTextMediaType(ct) && utf8.Valid(e.Data):
 			b = append(b, `,"data":`...)
 			b = appendJSONString(b, string(e.Data))
@@ -127,4 +128,18 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendCompactJSON appends valid JSON without insignificant white space,
+// so that an event in structured mode is always one line (log sinks and
+// JSON-lines consumers rely on it).
+func appendCompactJSON(b, data []byte) []byte {
+	if !bytes.ContainsAny(data, "\n\r\t ") {
+		return append(b, data...)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return append(b, data...) // unreachable: data is valid JSON
+	}
+	return append(b, buf.Bytes()...)
 }

@@ -85,7 +85,10 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return min(time.Duration(secs)*time.Second, maxBackoff)
+		if secs > int(maxBackoff/time.Second) {
+			return maxBackoff
+		}
+		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return min(t.Sub(now), maxBackoff)

@@ -47,6 +47,9 @@ func (p Policy) BackoffAfter(attempt int) time.Duration {
 	var d time.Duration
 	switch p.Backoff {
 	case v1alpha1.BackoffLinear:
+		if p.Delay > 0 && time.Duration(attempt) > maxBackoff/p.Delay {
+			return maxBackoff
+		}
 		d = p.Delay * time.Duration(attempt)
 	default:
 		if attempt > 32 {

@@ -44,6 +44,7 @@ func TestDeliveryAttempts(t *testing.T) {
 			var rec recorder
 			serveFunction(t, pool, "fn", func(w http.ResponseWriter, r *http.Request) {
 				rec.record(r.Header.Get("Ce-Id"))
+				io.Copy(io.Discard, r.Body) // so the server notices the client leaving
 				if tc.code == 0 {
 					select {
 					case <-r.Context().Done():

@@ -52,6 +52,12 @@ func (in *Ingress) invoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errorBody{Error: "no Function " + key})
 		return
 	}
+	if in.draining.Load() {
+		in.Metrics.reject("503")
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "router is shutting down"})
+		return
+	}
 	events, ok := in.readEvents(w, r)
 	if !ok {
 		return
@@ -65,7 +71,8 @@ func (in *Ingress) invoke(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var f *delivery.Failure
 		switch {
-		case errors.As(err, &f) && f.Code != 0:
+		case errors.As(err, &f) && f.Code >= 400:
+			// The function's own error answer, passed through.
 			writeError(w, f.Code, errorBody{Error: f.Error()})
 		case errors.Is(err, context.DeadlineExceeded):
 			writeError(w, http.StatusGatewayTimeout, errorBody{Error: err.Error()})

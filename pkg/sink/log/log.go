@@ -2,7 +2,6 @@
 package log
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,37 +11,37 @@ import (
 	"github.com/freshetproj/freshet/pkg/delivery"
 )
 
-// Sink writes each event as one JSON line (CloudEvents JSON format) to W.
+// Sink writes each event as one JSON line (CloudEvents JSON format) to its
+// writer.
 type Sink struct {
-	Name string // for errors
+	name string // for errors
 	mu   sync.Mutex
-	w    *bufio.Writer
+	w    io.Writer
+	buf  []byte
 }
 
-// New returns a sink writing to w.
+// New returns a sink called name writing to w.
 func New(name string, w io.Writer) *Sink {
-	return &Sink{Name: name, w: bufio.NewWriterSize(w, 64<<10)}
+	return &Sink{name: name, w: w}
 }
 
-// Deliver writes the events and flushes them before returning, so an event
-// is acked only after its line reached W.
+// Deliver writes the events' lines with one Write call, so an event is
+// acked only after its line reached the writer and lines of concurrent
+// calls never interleave. A failed write fails the attempt (retried); the
+// next attempt writes afresh.
 func (s *Sink) Deliver(_ context.Context, events []*cloudevent.Event) ([]*cloudevent.Event, error) {
-	lines := make([][]byte, len(events))
-	for i, e := range events {
-		b, err := cloudevent.MarshalJSON(e)
-		if err != nil {
-			return nil, delivery.Permanent(s.Name, fmt.Errorf("encode event %s: %w", e.ID, err))
-		}
-		lines[i] = b
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, b := range lines {
-		s.w.Write(b)
-		s.w.WriteByte('\n')
+	s.buf = s.buf[:0]
+	for _, e := range events {
+		b, err := cloudevent.MarshalJSON(e)
+		if err != nil {
+			return nil, delivery.Permanent(s.name, fmt.Errorf("encode event %s: %w", e.ID, err))
+		}
+		s.buf = append(append(s.buf, b...), '\n')
 	}
-	if err := s.w.Flush(); err != nil {
-		return nil, delivery.AsFailure(s.Name, fmt.Errorf("write log sink: %w", err))
+	if _, err := s.w.Write(s.buf); err != nil {
+		return nil, delivery.AsFailure(s.name, fmt.Errorf("write log sink: %w", err))
 	}
 	return nil, nil
 }
