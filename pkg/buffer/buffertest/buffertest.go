@@ -24,7 +24,8 @@ type Harness interface {
 	Open(t *testing.T, opts Options) buffer.Store
 	// Restart closes or kills store without settling its deliveries and
 	// returns a new store on the same durable state and options, as after
-	// a restart of the process.
+	// a restart of the process. If the suite has already closed store
+	// (Close returned nil), Restart only opens the new store.
 	Restart(t *testing.T, store buffer.Store) buffer.Store
 }
 
@@ -42,6 +43,7 @@ func Run(t *testing.T, h Harness) {
 		{"PendingCounts", testPendingCounts},
 		{"SettledIgnoresLaterCalls", testSettled},
 		{"Restart", testRestart},
+		{"CloseReturnsUnread", testCloseReturnsUnread},
 		{"IndependentBuffers", testIndependent},
 		{"Closed", testClosed},
 	}

@@ -1,6 +1,7 @@
 package buffertest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -41,6 +42,83 @@ func testRestart(t *testing.T, h Harness) {
 	ackAll(ctx, t, back)
 	expectPending(ctx, t, b, 0)
 	expectNothing(ctx, t, b, "after restart, all acked")
+}
+
+// testCloseReturnsUnread checks that a clean Close of a buffer, and of the
+// store, gives back at once the messages a reader may have fetched ahead of
+// Read and not handed out: after reopening the buffer, or after a restart,
+// they are all readable well before the AckWait runs out.
+func testCloseReturnsUnread(t *testing.T, h Harness) {
+	const (
+		total   = 1000
+		ackWait = time.Minute
+		// Far below ackWait: only a message that waits for the AckWait
+		// can miss it.
+		within = 10 * time.Second
+	)
+	ctx := testContext(t)
+	s := h.Open(t, Options{AckWait: ackWait})
+	names := []string{"close-buffer", "close-store"}
+	var bs []buffer.Buffer
+	for _, name := range names {
+		b := openBuffer(ctx, t, s, name)
+		write(ctx, t, b, numbered(name, total)...)
+		// Read a few, which starts the reader, and settle them all.
+		ackAll(ctx, t, readN(ctx, t, b, 10))
+		bs = append(bs, b)
+	}
+	time.Sleep(quiet) // let the readers fetch ahead
+
+	// Close only the first buffer, and reopen it.
+	b := bs[0]
+	if err := b.Close(); err != nil {
+		t.Fatalf("Buffer.Close: %v", err)
+	}
+	b = openBuffer(ctx, t, s, names[0])
+	ackAll(ctx, t, readWithin(ctx, t, b, total-10, within, "after a clean Buffer.Close"))
+	expectPending(ctx, t, b, 0)
+
+	// Close the store, with the second buffer still open.
+	if err := s.Close(); err != nil {
+		t.Fatalf("Store.Close: %v", err)
+	}
+	s = h.Restart(t, s)
+	b = openBuffer(ctx, t, s, names[1])
+	expectPending(ctx, t, b, total-10)
+	ackAll(ctx, t, readWithin(ctx, t, b, total-10, within, "after a clean Store.Close and restart"))
+	expectPending(ctx, t, b, 0)
+	expectNothing(ctx, t, b, "after all were acked")
+}
+
+// readWithin reads until it has n deliveries of distinct IDs, failing t if
+// that takes longer than within.
+func readWithin(ctx context.Context, t *testing.T, b buffer.Buffer, n int, within time.Duration, when string) []buffer.Delivery {
+	t.Helper()
+	start := time.Now()
+	seen := map[string]bool{}
+	var got []buffer.Delivery
+	for len(got) < n {
+		if elapsed := time.Since(start); elapsed > within {
+			t.Fatalf("%s: only %d of %d unread messages came back within %s", when, len(got), n, within)
+		}
+		max := min(100, n-len(got))
+		ds, err := b.Read(ctx, max, time.Second)
+		if err != nil {
+			t.Fatalf("Read after %d of %d deliveries: %v", len(got), n, err)
+		}
+		if len(ds) > max {
+			t.Fatalf("Read(max %d) returned %d deliveries", max, len(ds))
+		}
+		for _, d := range ds {
+			if id := d.Message().ID; seen[id] {
+				t.Fatalf("%s: %s delivered twice", when, id)
+			} else {
+				seen[id] = true
+			}
+		}
+		got = append(got, ds...)
+	}
+	return got
 }
 
 // testIndependent checks that buffers of one store share nothing, not even

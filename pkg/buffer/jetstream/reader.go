@@ -6,14 +6,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/freshetproj/freshet/pkg/buffer"
 )
 
 // drainTimeout bounds how long closing a reader waits for its subscription
-// to hand back the messages it holds.
+// to hand back the messages it holds, and then for the server to confirm
+// that it took them back.
 const drainTimeout = 5 * time.Second
+
+// handBackNak is the nak a closing reader sends for each message it holds.
+// A plain "-NAK" only queues the message for redelivery in the server's
+// memory: the consumer's stored state keeps the original delivery time, so
+// after a restart of the server (the embedded one shuts down with the
+// Store) the message only comes back once its AckWait has run out. A nak
+// with a delay makes the server rewrite that time in the stored state, as
+// if the AckWait had run out already; 1ns is the smallest delay it accepts.
+var handBackNak = []byte(`-NAK {"delay": 1}`)
 
 // reader keeps up to Prefetch messages fetched ahead of Read calls, so that
 // a Read finds them in memory instead of making a round trip to the server.
@@ -22,8 +33,10 @@ type reader struct {
 	msgs    chan js.Msg   // prefetched, not yet handed out
 	done    chan struct{} // closed when the reader stops
 
-	mu  sync.Mutex
-	err error // why the subscription stopped on its own, if it did
+	mu         sync.Mutex
+	err        error    // why the subscription stopped on its own, if it did
+	returned   []js.Msg // received after done was closed, to hand back
+	handedBack bool     // stop has collected returned
 }
 
 // startReader starts the buffer's reader if it is not running.
@@ -40,7 +53,7 @@ func (b *Buffer) startReader() (*reader, error) {
 			// deleted): report it once and start afresh on the next Read.
 			r := b.reader
 			b.reader = nil
-			r.stop()
+			r.stop(b.store.nc)
 			return nil, r.failure()
 		default:
 			return b.reader, nil
@@ -61,12 +74,22 @@ func (b *Buffer) startReader() (*reader, error) {
 	return r, nil
 }
 
-// handle queues one message for Read, or hands it back if the reader stopped.
+// handle queues one message for Read or, once the reader is stopping, for
+// stop to hand back.
 func (r *reader) handle(m js.Msg) {
 	select {
 	case r.msgs <- m:
+		return
 	case <-r.done:
-		_ = m.Nak()
+	}
+	r.mu.Lock()
+	late := r.handedBack
+	if !late {
+		r.returned = append(r.returned, m)
+	}
+	r.mu.Unlock()
+	if late { // only after a drain that timed out
+		_ = m.NakWithDelay(time.Nanosecond)
 	}
 }
 
@@ -85,24 +108,75 @@ func (r *reader) failure() error {
 	return errReaderStopped
 }
 
-// stop ends the subscription and naks every message it holds, so they are
-// redelivered at once rather than after AckWait.
-func (r *reader) stop() {
+// stop ends the subscription and hands every message it holds back to the
+// server for immediate redelivery, rather than after AckWait, and waits for
+// the server to confirm it.
+//
+// The subscription is drained first: that takes the reader's interest away
+// on the server, so that it delivers nothing more, and passes the messages
+// already on their way to handle. Handing them back only then means that a
+// message handed back is not redelivered to this reader's own outstanding
+// pull request, whose subscription is going away. Each nak is a request
+// that the server answers once it has processed it, so that a Store.Close
+// right after does not shut the embedded server down before it has.
+func (r *reader) stop(nc *nats.Conn) {
 	close(r.done)
 	r.consume.Drain()
+	deadline := time.NewTimer(drainTimeout)
+	defer deadline.Stop()
 	select {
 	case <-r.consume.Closed():
-	case <-time.After(drainTimeout):
+	case <-deadline.C:
 		r.consume.Stop()
 	}
+	r.mu.Lock()
+	held := r.returned
+	r.returned = nil
+	r.handedBack = true
+	r.mu.Unlock()
+collect:
 	for {
 		select {
 		case m := <-r.msgs:
-			_ = m.Nak()
+			held = append(held, m)
 		default:
-			return
+			break collect
 		}
 	}
+	_ = handBack(nc, held, drainTimeout)
+}
+
+// handBack naks msgs with handBackNak, pipelined, and waits until the
+// server has confirmed every nak, for at most timeout.
+func handBack(nc *nats.Conn, msgs []js.Msg, timeout time.Duration) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	confirmed := make(chan *nats.Msg, len(msgs))
+	inbox := nc.NewInbox()
+	sub, err := nc.ChanSubscribe(inbox, confirmed)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	for _, m := range msgs {
+		if err := nc.PublishRequest(m.Reply(), inbox, handBackNak); err != nil {
+			return err
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		return err
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for range msgs {
+		select {
+		case <-confirmed:
+		case <-deadline.C:
+			return fmt.Errorf("hand back: timed out")
+		}
+	}
+	return nil
 }
 
 // closeReader stops the reader, if one runs.
@@ -112,7 +186,7 @@ func (b *Buffer) closeReader() {
 	b.reader = nil
 	b.mu.Unlock()
 	if r != nil {
-		r.stop()
+		r.stop(b.store.nc)
 	}
 }
 
