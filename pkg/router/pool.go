@@ -20,7 +20,8 @@ type replicaSet struct {
 	ready       []*replica          // replicas that take new requests
 	byURL       map[string]*replica // ready ones and withdrawn ones still busy
 	next        int                 // round-robin start among equally loaded replicas
-	changed     chan struct{}       // closed and replaced on every change
+	changed     chan struct{}       // closed and replaced on a change someone waits for
+	waiters     int                 // goroutines waiting on changed
 	inflight    int
 }
 
@@ -42,9 +43,22 @@ func (p *Pool) set(fn string) *replicaSet {
 	return s
 }
 
+// notify wakes every waiter; without waiters it costs nothing, which keeps
+// the release of a slot cheap on the hot path.
 func (s *replicaSet) notify() {
+	if s.waiters == 0 {
+		return
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.waiters = 0
+}
+
+// wait returns the channel closed at the next notify, counting the caller
+// as a waiter. Call it with the pool's lock held.
+func (s *replicaSet) wait() <-chan struct{} {
+	s.waiters++
+	return s.changed
 }
 
 // SetConcurrency sets how many requests one replica of fn takes at a time
@@ -98,7 +112,7 @@ func (p *Pool) Acquire(ctx context.Context, fn string) (string, func(), error) {
 			p.mu.Unlock()
 			return r.url, p.releaser(fn, r), nil
 		}
-		changed := s.changed
+		changed := s.wait()
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -152,7 +166,7 @@ func (p *Pool) WaitIdle(ctx context.Context, fn, url string) error {
 			p.mu.Unlock()
 			return nil
 		}
-		changed := s.changed
+		changed := s.wait()
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():

@@ -92,6 +92,12 @@ func writeRoutes(ctx context.Context, routes []Route, events []*cloudevent.Event
 	if written == 0 {
 		return 0, nil
 	}
+	if len(routes) == 1 {
+		if err := routes[0].Out.Write(ctx, batches[0]); err != nil {
+			return 0, fmt.Errorf("write to %s: %w", routes[0].To, err)
+		}
+		return written, nil
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for r, msgs := range batches {
 		if len(msgs) == 0 {
