@@ -23,7 +23,13 @@ const (
 	// in flight per replica.
 	DefaultContainerConcurrency int32 = 8
 	// DefaultIdleTimeout is Scale.IdleTimeout.
-	DefaultIdleTimeout = 60 * time.Second
+	DefaultIdleTimeout = 30 * time.Second
+	// DefaultScaleDownWindow is Scale.ScaleDownWindow.
+	DefaultScaleDownWindow = 30 * time.Second
+	// DefaultActivationTimeout is Scale.ActivationTimeout.
+	DefaultActivationTimeout = 60 * time.Second
+	// DefaultMaxWaiting is Scale.MaxWaiting, in requests.
+	DefaultMaxWaiting int32 = 1000
 
 	// DefaultRetry is Delivery.Retry (so 4 attempts in all).
 	DefaultRetry int32 = 3
@@ -82,6 +88,9 @@ func (s *Scale) SetDefaults() {
 	setInt32(&s.TargetBacklog, DefaultTargetBacklog)
 	setInt32(&s.ContainerConcurrency, DefaultContainerConcurrency)
 	setDuration(&s.IdleTimeout, DefaultIdleTimeout)
+	setDuration(&s.ScaleDownWindow, DefaultScaleDownWindow)
+	setDuration(&s.ActivationTimeout, DefaultActivationTimeout)
+	setInt32(&s.MaxWaiting, DefaultMaxWaiting)
 }
 
 // SetDefaults fills in the unset retry settings. A dead-letter sink has no

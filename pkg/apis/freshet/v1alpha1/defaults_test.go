@@ -18,7 +18,8 @@ func defaultedSpec() FunctionSpec {
 		Container: Container{Command: []string{"./fn"}, Port: 8080, HealthPath: "/healthz"},
 		Scale: Scale{
 			Min: i32(0), Max: i32(10), TargetBacklog: i32(10),
-			ContainerConcurrency: i32(8), IdleTimeout: dur(60 * time.Second),
+			ContainerConcurrency: i32(8), IdleTimeout: dur(30 * time.Second),
+			ScaleDownWindow: dur(30 * time.Second), ActivationTimeout: dur(time.Minute), MaxWaiting: i32(1000),
 		},
 		Delivery: defaultedDelivery(),
 	}
@@ -46,18 +47,20 @@ func TestFunctionSetDefaults(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: "f", Namespace: "ml"},
 			Spec: FunctionSpec{
 				Container: Container{Command: []string{"./fn"}, Port: 9000, HealthPath: "/ready"},
-				Scale:     Scale{Min: i32(1), Max: i32(3), TargetBacklog: i32(5), ContainerConcurrency: i32(1), IdleTimeout: dur(time.Second)},
-				Delivery:  Delivery{Retry: i32(0), BackoffPolicy: BackoffLinear, BackoffDelay: dur(time.Second), Timeout: dur(time.Minute)},
-				Batch:     &Batch{MaxSize: 32, MaxWait: dur(0)},
+				Scale: Scale{Min: i32(1), Max: i32(3), TargetBacklog: i32(5), ContainerConcurrency: i32(1), IdleTimeout: dur(time.Second),
+					TargetSeconds: dur(2 * time.Second), ScaleDownWindow: dur(0), ActivationTimeout: dur(time.Second), MaxWaiting: i32(0)},
+				Delivery: Delivery{Retry: i32(0), BackoffPolicy: BackoffLinear, BackoffDelay: dur(time.Second), Timeout: dur(time.Minute)},
+				Batch:    &Batch{MaxSize: 32, MaxWait: dur(0)},
 			},
 		},
 		want: Function{
 			ObjectMeta: metav1.ObjectMeta{Name: "f", Namespace: "ml"},
 			Spec: FunctionSpec{
 				Container: Container{Command: []string{"./fn"}, Port: 9000, HealthPath: "/ready"},
-				Scale:     Scale{Min: i32(1), Max: i32(3), TargetBacklog: i32(5), ContainerConcurrency: i32(1), IdleTimeout: dur(time.Second)},
-				Delivery:  Delivery{Retry: i32(0), BackoffPolicy: BackoffLinear, BackoffDelay: dur(time.Second), Timeout: dur(time.Minute)},
-				Batch:     &Batch{MaxSize: 32, MaxWait: dur(0)},
+				Scale: Scale{Min: i32(1), Max: i32(3), TargetBacklog: i32(5), ContainerConcurrency: i32(1), IdleTimeout: dur(time.Second),
+					TargetSeconds: dur(2 * time.Second), ScaleDownWindow: dur(0), ActivationTimeout: dur(time.Second), MaxWaiting: i32(0)},
+				Delivery: Delivery{Retry: i32(0), BackoffPolicy: BackoffLinear, BackoffDelay: dur(time.Second), Timeout: dur(time.Minute)},
+				Batch:    &Batch{MaxSize: 32, MaxWait: dur(0)},
 			},
 		},
 	}, {

@@ -23,9 +23,27 @@ type Scale struct {
 	// +optional
 	ContainerConcurrency *int32 `json:"containerConcurrency,omitempty"`
 	// IdleTimeout is how long a function with no backlog and nothing in
-	// flight keeps its last replica before scaling to zero. Default 60s.
+	// flight keeps its last replica before scaling to zero. Default 30s.
 	// +optional
 	IdleTimeout *metav1.Duration `json:"idleTimeout,omitempty"`
+	// TargetSeconds, when set, sizes the function to drain its backlog
+	// within this time at the observed processing rate per replica, instead
+	// of by TargetBacklog (which still applies while no rate is known).
+	// +optional
+	TargetSeconds *metav1.Duration `json:"targetSeconds,omitempty"`
+	// ScaleDownWindow stabilises scale-down: replicas go down only to the
+	// highest count the load called for over this window. Default 30s.
+	// +optional
+	ScaleDownWindow *metav1.Duration `json:"scaleDownWindow,omitempty"`
+	// ActivationTimeout is how long a synchronous request waits for a ready
+	// replica (while the function wakes from zero, or all replicas are busy)
+	// before it is answered 503. Default 60s.
+	// +optional
+	ActivationTimeout *metav1.Duration `json:"activationTimeout,omitempty"`
+	// MaxWaiting bounds the synchronous requests held while waiting for a
+	// replica; more are answered 429. Default 1000.
+	// +optional
+	MaxWaiting *int32 `json:"maxWaiting,omitempty"`
 }
 
 // BackoffPolicy is how the delay between delivery attempts grows.

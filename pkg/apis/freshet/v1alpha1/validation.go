@@ -102,6 +102,10 @@ func validateScale(s *Scale, path *field.Path) field.ErrorList {
 	errs = append(errs, atLeast(s.TargetBacklog, 1, path.Child("targetBacklog"))...)
 	errs = append(errs, atLeast(s.ContainerConcurrency, 1, path.Child("containerConcurrency"))...)
 	errs = append(errs, positive(s.IdleTimeout, path.Child("idleTimeout"))...)
+	errs = append(errs, positive(s.TargetSeconds, path.Child("targetSeconds"))...)
+	errs = append(errs, nonNegative(s.ScaleDownWindow, path.Child("scaleDownWindow"))...)
+	errs = append(errs, positive(s.ActivationTimeout, path.Child("activationTimeout"))...)
+	errs = append(errs, atLeast(s.MaxWaiting, 0, path.Child("maxWaiting"))...)
 	return errs
 }
 
@@ -211,6 +215,14 @@ func atLeast(v *int32, lo int32, path *field.Path) field.ErrorList {
 func positive(d *metav1.Duration, path *field.Path) field.ErrorList {
 	if d != nil && d.Duration <= 0 {
 		return field.ErrorList{field.Invalid(path, d.Duration.String(), "must be greater than 0")}
+	}
+	return nil
+}
+
+// nonNegative checks that an optional duration is not below zero.
+func nonNegative(d *metav1.Duration, path *field.Path) field.ErrorList {
+	if d != nil && d.Duration < 0 {
+		return field.ErrorList{field.Invalid(path, d.Duration.String(), "must not be negative")}
 	}
 	return nil
 }
