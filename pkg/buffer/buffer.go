@@ -10,6 +10,11 @@
 //     remembered (JetStream rebuilds its dedup table from stored messages).
 //   - A read message is redelivered if it is nacked (after the nack delay) or
 //     if it is neither acked nor nacked within the ack wait.
+//   - The ack wait of a message starts when Read hands it out. A message the
+//     buffer has taken from its store but not yet handed out by Read is never
+//     redelivered because of its ack wait, however slowly the caller Reads:
+//     an implementation either holds no messages ahead of Read or keeps the
+//     ack wait of those it holds from running out.
 //   - Ordering is not guaranteed.
 //   - Pending counts messages written and not yet acked, including those
 //     delivered and in flight: it is the vertex's backlog.

@@ -40,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 		{"NackRedelivery", testNackRedelivery},
 		{"AckTimeoutRedelivery", testAckTimeoutRedelivery},
 		{"InProgressExtendsAckWait", testInProgress},
+		{"SlowReaderNoRedelivery", testSlowReader},
 		{"PendingCounts", testPendingCounts},
 		{"SettledIgnoresLaterCalls", testSettled},
 		{"Restart", testRestart},

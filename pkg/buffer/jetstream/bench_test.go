@@ -135,3 +135,67 @@ func BenchmarkReadAck1KiB(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSmallReadsAck1KiB reads b.N messages written beforehand from
+// several goroutines, each asking for 1 to 8 messages at a time and acking
+// them, as dispatchers with a few free delivery slots do.
+func BenchmarkSmallReadsAck1KiB(b *testing.B) {
+	const readers = 4
+	buf := benchBuffer(b)
+	ctx := context.Background()
+	for _, batch := range batches(b.N) {
+		if err := buf.Write(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(1024)
+	b.ResetTimer()
+	start := time.Now()
+	var (
+		mu      sync.Mutex
+		acked   int
+		reads   int
+		slowest time.Duration // of a Read that returned messages
+		empty   int           // Reads that returned none with some left
+	)
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Go(func() {
+			for i := r; ; i++ {
+				mu.Lock()
+				done := acked >= b.N
+				mu.Unlock()
+				if done {
+					return
+				}
+				t0 := time.Now()
+				ds, err := buf.Read(ctx, 1+i%8, 500*time.Millisecond)
+				took := time.Since(t0)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for _, d := range ds {
+					if err := d.Ack(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				mu.Lock()
+				acked += len(ds)
+				reads++
+				if len(ds) > 0 { // the last Reads find nothing left
+					slowest = max(slowest, took)
+				} else if acked < b.N {
+					empty++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/float64(reads), "msgs/read")
+	b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest-read-ms")
+	b.ReportMetric(float64(empty), "empty-reads")
+}

@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"sync"
@@ -127,8 +126,8 @@ func (b *Buffer) Pending(ctx context.Context) (int64, error) {
 	return int64(info.State.Msgs), nil
 }
 
-// Close stops the reader and hands its prefetched, unread messages back to
-// the server for immediate redelivery. Stored messages stay. Deliveries
+// Close makes Reads in flight return ErrClosed, hands back what they
+// fetched for immediate redelivery and waits for them. Stored messages stay. Deliveries
 // already returned by Read can still be acked until the Store closes.
 func (b *Buffer) Close() error {
 	b.mu.Lock()
@@ -194,6 +193,3 @@ func (w *writer) release() {
 	}
 	w.inflight = nil
 }
-
-// errReaderStopped reports a reader whose subscription ended on its own.
-var errReaderStopped = errors.New("reader stopped")

@@ -35,14 +35,15 @@ type Config struct {
 	SyncAlways bool
 
 	// MaxAckPending bounds the deliveries of one buffer that are handed
-	// out (or prefetched) and not yet acked; the server stops delivering
-	// when it is reached. Default 4096.
+	// out and not yet acked; the server stops delivering when it is
+	// reached. Default 4096.
 	MaxAckPending int
 
-	// Prefetch is how many messages each buffer's reader keeps fetched
-	// ahead of Read calls, so that Read rarely waits for a round trip.
-	// Prefetched messages are already delivered: their AckWait is running.
-	// Closing the buffer hands unread ones back at once. Default 256.
+	// Prefetch is ignored. Readers used to keep this many messages fetched
+	// ahead of Read calls, whose AckWait ran out while a slow caller had
+	// not read them yet; Read now fetches only what it is asked for.
+	//
+	// Deprecated: has no effect.
 	Prefetch int
 
 	// Replicas is the number of copies of each buffer's stream on an
@@ -55,7 +56,6 @@ const (
 	DefaultAckWait       = 30 * time.Second
 	DefaultDedupWindow   = 2 * time.Minute
 	DefaultMaxAckPending = 4096
-	DefaultPrefetch      = 256
 	DefaultReplicas      = 1
 )
 
@@ -74,9 +74,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxAckPending <= 0 {
 		cfg.MaxAckPending = DefaultMaxAckPending
-	}
-	if cfg.Prefetch <= 0 {
-		cfg.Prefetch = DefaultPrefetch
 	}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = DefaultReplicas

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,138 +13,148 @@ import (
 	"github.com/freshetproj/freshet/pkg/buffer"
 )
 
-// drainTimeout bounds how long closing a reader waits for its subscription
-// to hand back the messages it holds, and then for the server to confirm
-// that it took them back.
+// drainTimeout bounds how long closing a reader waits for the Reads in
+// flight to finish or hand back what they fetched, and then for the server
+// to confirm that it took the messages back.
 const drainTimeout = 5 * time.Second
 
-// handBackNak is the nak a closing reader sends for each message it holds.
-// A plain "-NAK" only queues the message for redelivery in the server's
-// memory: the consumer's stored state keeps the original delivery time, so
-// after a restart of the server (the embedded one shuts down with the
-// Store) the message only comes back once its AckWait has run out. A nak
-// with a delay makes the server rewrite that time in the stored state, as
-// if the AckWait had run out already; 1ns is the smallest delay it accepts.
+// gatherWait is how long a pull request for the messages already stored
+// stays open. The server delivers those at once and ends the request after
+// gatherWait with a timeout status; a Read waits that long when fewer than
+// it asked for are there. It is also the shortest wait of any Read.
+const gatherWait = 5 * time.Millisecond
+
+// handBackNak is the nak sent for each message a Read fetched but cannot
+// hand out (its context ended, or the buffer is closing). A plain "-NAK"
+// only queues the message for redelivery in the server's memory: the
+// consumer's stored state keeps the original delivery time, so after a
+// restart of the server (the embedded one shuts down with the Store) the
+// message only comes back once its AckWait has run out. A nak with a delay
+// makes the server rewrite that time in the stored state, as if the
+// AckWait had run out already; 1ns is the smallest delay it accepts.
 var handBackNak = []byte(`-NAK {"delay": 1}`)
 
-// reader keeps up to Prefetch messages fetched ahead of Read calls, so that
-// a Read finds them in memory instead of making a round trip to the server.
+// reader fetches messages on demand: each Read makes pull requests for at
+// most the messages it was asked for, so nothing is delivered by the
+// server and held by the buffer between Reads, and no message's AckWait
+// runs before Read hands it out (see the buffer package's rules).
+//
+// Every pull request has an expiry, which the server answers with a
+// timeout status, so the library's fetch goroutine only stops listening
+// once the server has ended the request: no message is ever delivered to
+// an inbox nobody reads. (FetchNoWait has no expiry: when the server holds
+// its request back, e.g. at MaxAckPending, the library gives up after 1s
+// and a later delivery to it would be lost until its AckWait ran out.)
 type reader struct {
-	consume js.ConsumeContext
-	msgs    chan js.Msg   // prefetched, not yet handed out
-	done    chan struct{} // closed when the reader stops
+	consumer js.Consumer
+	nc       *nats.Conn
+	done     chan struct{} // closed when the reader stops
 
-	mu         sync.Mutex
-	err        error    // why the subscription stopped on its own, if it did
-	returned   []js.Msg // received after done was closed, to hand back
-	handedBack bool     // stop has collected returned
+	mu       sync.Mutex
+	stopping bool
+	// active counts the Reads in flight and the hand-backs of requests
+	// they abandoned.
+	active sync.WaitGroup
 }
 
-// startReader starts the buffer's reader if it is not running.
+// startReader returns the buffer's reader, starting it if needed.
 func (b *Buffer) startReader() (*reader, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, buffer.ErrClosed
 	}
-	if b.reader != nil {
-		select {
-		case <-b.reader.consume.Closed():
-			// The subscription ended on its own (e.g. the consumer was
-			// deleted): report it once and start afresh on the next Read.
-			r := b.reader
-			b.reader = nil
-			r.stop(b.store.nc)
-			return nil, r.failure()
-		default:
-			return b.reader, nil
-		}
+	if b.reader == nil {
+		b.reader = &reader{consumer: b.consumer, nc: b.store.nc, done: make(chan struct{})}
 	}
-	r := &reader{
-		msgs: make(chan js.Msg, b.store.cfg.Prefetch),
-		done: make(chan struct{}),
-	}
-	cc, err := b.consumer.Consume(r.handle,
-		js.PullMaxMessages(b.store.cfg.Prefetch),
-		js.ConsumeErrHandler(r.onError))
-	if err != nil {
-		return nil, fmt.Errorf("jetstream buffer %s: read: %w", b.name, err)
-	}
-	r.consume = cc
-	b.reader = r
-	return r, nil
+	return b.reader, nil
 }
 
-// handle queues one message for Read or, once the reader is stopping, for
-// stop to hand back.
-func (r *reader) handle(m js.Msg) {
-	select {
-	case r.msgs <- m:
-		return
-	case <-r.done:
-	}
-	r.mu.Lock()
-	late := r.handedBack
-	if !late {
-		r.returned = append(r.returned, m)
-	}
-	r.mu.Unlock()
-	if late { // only after a drain that timed out
-		_ = m.NakWithDelay(time.Nanosecond)
-	}
-}
-
-func (r *reader) onError(_ js.ConsumeContext, err error) {
-	r.mu.Lock()
-	r.err = err
-	r.mu.Unlock()
-}
-
-func (r *reader) failure() error {
+// begin registers a Read; false once the reader is stopping.
+func (r *reader) begin() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.err != nil {
-		return fmt.Errorf("%w: %w", errReaderStopped, r.err)
+	if r.stopping {
+		return false
 	}
-	return errReaderStopped
+	r.active.Add(1)
+	return true
 }
 
-// stop ends the subscription and hands every message it holds back to the
-// server for immediate redelivery, rather than after AckWait, and waits for
-// the server to confirm it.
-//
-// The subscription is drained first: that takes the reader's interest away
-// on the server, so that it delivers nothing more, and passes the messages
-// already on their way to handle. Handing them back only then means that a
-// message handed back is not redelivered to this reader's own outstanding
-// pull request, whose subscription is going away. Each nak is a request
-// that the server answers once it has processed it, so that a Store.Close
-// right after does not shut the embedded server down before it has.
-func (r *reader) stop(nc *nats.Conn) {
+// stop makes the Reads in flight hand back what they fetched and waits for
+// them to finish, and for the server to confirm the hand-backs, for at
+// most drainTimeout.
+func (r *reader) stop() {
+	r.mu.Lock()
+	if r.stopping {
+		r.mu.Unlock()
+		return
+	}
+	r.stopping = true
 	close(r.done)
-	r.consume.Drain()
+	r.mu.Unlock()
+	idle := make(chan struct{})
+	go func() {
+		r.active.Wait()
+		close(idle)
+	}()
 	deadline := time.NewTimer(drainTimeout)
 	defer deadline.Stop()
 	select {
-	case <-r.consume.Closed():
+	case <-idle:
 	case <-deadline.C:
-		r.consume.Stop()
 	}
-	r.mu.Lock()
-	held := r.returned
-	r.returned = nil
-	r.handedBack = true
-	r.mu.Unlock()
-collect:
+}
+
+func (r *reader) stopped() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// fetch makes one pull request for up to n messages, which the server ends
+// after wait at the latest, and returns what it delivered. If ctx ends or
+// the reader stops first, fetch returns at once, and a goroutine keeps
+// reading the request's messages to its end and hands them all back. The
+// caller must be a registered Read.
+func (r *reader) fetch(ctx context.Context, n int, wait time.Duration) ([]js.Msg, error) {
+	batch, err := r.consumer.Fetch(n, js.FetchMaxWait(wait))
+	if err != nil {
+		return nil, err
+	}
+	var got []js.Msg
+	msgs := batch.Messages()
 	for {
 		select {
-		case m := <-r.msgs:
-			held = append(held, m)
-		default:
-			break collect
+		case m, ok := <-msgs:
+			if !ok {
+				if err := batch.Error(); err != nil && len(got) == 0 {
+					return nil, err
+				}
+				// Messages delivered before an error are good: return
+				// them; the error shows again on the next request.
+				return got, nil
+			}
+			got = append(got, m)
+			continue
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-r.done:
+			err = buffer.ErrClosed
 		}
+		r.active.Add(1) // the caller's registration keeps active above 0
+		go func() {
+			defer r.active.Done()
+			for m := range msgs {
+				got = append(got, m)
+			}
+			_ = handBack(r.nc, got, drainTimeout)
+		}()
+		return nil, err
 	}
-	_ = handBack(nc, held, drainTimeout)
 }
 
 // handBack naks msgs with handBackNak, pipelined, and waits until the
@@ -173,7 +184,7 @@ func handBack(nc *nats.Conn, msgs []js.Msg, timeout time.Duration) error {
 		select {
 		case <-confirmed:
 		case <-deadline.C:
-			return fmt.Errorf("hand back: timed out")
+			return errors.New("hand back: timed out")
 		}
 	}
 	return nil
@@ -186,52 +197,71 @@ func (b *Buffer) closeReader() {
 	b.reader = nil
 	b.mu.Unlock()
 	if r != nil {
-		r.stop(b.store.nc)
+		r.stop()
 	}
 }
 
-// Read returns between 1 and max prefetched messages, waiting up to maxWait
-// for the first; it returns no messages and no error when none arrived.
+// Read asks the server for up to max messages and returns those it
+// delivers, waiting up to maxWait (at least gatherWait) for the first; it
+// returns no messages and no error when none arrived. It makes up to three
+// pull requests: one for what is stored now; if that finds nothing, one for
+// a single message, open for the rest of maxWait; and once that one
+// arrives, one for what came with it.
 func (b *Buffer) Read(ctx context.Context, max int, maxWait time.Duration) ([]buffer.Delivery, error) {
 	if max < 1 {
 		return nil, fmt.Errorf("jetstream buffer %s: read: max %d < 1", b.name, max)
 	}
 	r, err := b.startReader()
+	if err == nil && !r.begin() {
+		err = buffer.ErrClosed
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jetstream buffer %s: read: %w", b.name, err)
 	}
-	var first js.Msg
-	select {
-	case first = <-r.msgs:
-	default:
-		timer := time.NewTimer(maxWait)
-		defer timer.Stop()
-		select {
-		case first = <-r.msgs:
-		case <-timer.C:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-r.done:
-			return nil, buffer.ErrClosed
-		case <-r.consume.Closed():
-			return nil, fmt.Errorf("jetstream buffer %s: read: %w", b.name, r.failure())
+	defer r.active.Done()
+
+	msgs, err := r.fetch(ctx, max, gatherWait)
+	if err == nil && len(msgs) == 0 && maxWait > gatherWait {
+		msgs, err = r.fetch(ctx, 1, maxWait-gatherWait)
+		if err == nil && len(msgs) == 1 && max > 1 {
+			var more []js.Msg
+			// On an error, return the one message; the error shows
+			// again on the next Read (unless the buffer is closing).
+			if more, err = r.fetch(ctx, max-1, gatherWait); err == nil || !errors.Is(err, buffer.ErrClosed) {
+				msgs, err = append(msgs, more...), nil
+			}
 		}
 	}
-	out := make([]buffer.Delivery, 0, min(max, 1+len(r.msgs)))
-	for m := first; ; {
+	if err == nil && r.stopped() {
+		err = buffer.ErrClosed
+	}
+	if err != nil {
+		// Only messages of a finished request may be left here.
+		_ = handBack(r.nc, msgs, drainTimeout)
+		return nil, fmt.Errorf("jetstream buffer %s: read: %w", b.name, err)
+	}
+	ds, err := deliveries(msgs)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream buffer %s: read: %w", b.name, err)
+	}
+	return ds, nil
+}
+
+// deliveries wraps msgs. A message without metadata, which JetStream never
+// delivers, is nacked and left out; Read only fails if all of them are.
+func deliveries(msgs []js.Msg) ([]buffer.Delivery, error) {
+	out := make([]buffer.Delivery, 0, len(msgs))
+	var errs []error
+	for _, m := range msgs {
 		d, err := newDelivery(m)
 		if err != nil {
-			return out, fmt.Errorf("jetstream buffer %s: read: %w", b.name, err)
+			errs = append(errs, err)
+			continue
 		}
 		out = append(out, d)
-		if len(out) == max {
-			return out, nil
-		}
-		select {
-		case m = <-r.msgs:
-		default:
-			return out, nil
-		}
 	}
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }

@@ -140,7 +140,8 @@ func (s *Store) forget(b *Buffer) {
 	s.mu.Unlock()
 }
 
-// Close closes every open buffer (handing prefetched messages back), drains
+// Close closes every open buffer (Reads in flight hand back what they
+// fetched), drains
 // the connection so that pending acks reach the server, and shuts the
 // embedded server down. Stored messages stay. Later calls return ErrClosed.
 func (s *Store) Close() error {
