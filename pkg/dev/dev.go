@@ -22,6 +22,7 @@ import (
 	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/runtime/local"
+	"github.com/freshetproj/freshet/pkg/scaler"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	// ProcessLog receives the functions' output. Default os.Stderr.
 	ProcessLog io.Writer
 	Log        *slog.Logger
+	// ScaleInterval is how often the scaler evaluates every function
+	// (it also acts at once when a cold function gets work). Default 1s.
+	ScaleInterval time.Duration
 	// Listening, if set, is called with the router's base URL once it
 	// accepts requests.
 	Listening func(baseURL string)
@@ -98,6 +102,9 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 	pool := router.NewPool()
 	rt := local.New(local.Config{Router: pool, Log: cfg.ProcessLog})
 	w := &wiring{cfg: cfg, store: store, pool: pool, rt: rt, sender: delivery.NewSender(), metrics: router.NewMetrics(reg), buffers: map[string]buffer.Buffer{}}
+	loop := &scaler.Loop{Replicas: rt, Interval: cfg.ScaleInterval, Log: cfg.Log, Metrics: scaler.NewMetrics(reg)}
+	pool.Wake = loop.Poke
+	pool.ColdStart = w.metrics.ColdStart
 	ingress := &router.Ingress{
 		Sources:      map[string][]router.Route{},
 		Functions:    map[string]*router.Invoker{},
@@ -115,8 +122,15 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 		return err
 	}
 	reg.MustRegister(w.backlogCollector())
+	w.addToScaler(loop)
 
 	runCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	scaleCtx, stopScaling := context.WithCancel(runCtx)
+	scaling := make(chan struct{})
+	go func() {
+		defer close(scaling)
+		loop.Run(scaleCtx)
+	}()
 	var wg sync.WaitGroup
 	for _, d := range dispatchers {
 		wg.Add(1)
@@ -148,6 +162,8 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 	}
 	stopDispatch()
 	wg.Wait()
+	stopScaling()
+	<-scaling
 	rtCtx, cancelRt := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace+5*time.Second)
 	defer cancelRt()
 	if rerr := rt.Close(rtCtx); rerr != nil {

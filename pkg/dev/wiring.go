@@ -16,27 +16,43 @@ import (
 
 // wiring builds the running parts from the resources.
 type wiring struct {
-	cfg     Config
-	store   buffer.Store
-	pool    *router.Pool
-	rt      *local.Runtime
-	sender  *delivery.Sender
-	metrics *router.Metrics
-	buffers map[string]buffer.Buffer // by vertex path
-	started map[string]bool          // function keys with replicas
+	cfg       Config
+	store     buffer.Store
+	pool      *router.Pool
+	rt        *local.Runtime
+	sender    *delivery.Sender
+	metrics   *router.Metrics
+	buffers   map[string]buffer.Buffer // by vertex path
+	functions map[string]*function     // by function key
+}
+
+// function is one replica set: a Function, or an inline function vertex.
+type function struct {
+	key     string
+	spec    *v1alpha1.FunctionSpec
+	inputs  []buffer.Buffer // buffers of the running vertices it serves
+	feeds   []string        // paths of the vertices whose events reach those vertices
+	invoker *router.Invoker // set for Functions, which are invocable
 }
 
 // maxVertexInFlight caps a function vertex's concurrent deliveries.
 const maxVertexInFlight = 1024
 
 func (w *wiring) build(ctx context.Context, res Resources, ingress *router.Ingress) ([]*router.Dispatcher, error) {
-	w.started = map[string]bool{}
+	w.functions = map[string]*function{}
 	for _, f := range res.Functions {
 		key := f.Namespace + "/" + f.Name
-		if err := w.startFunction(key, &f.Spec); err != nil {
+		fn, err := w.startFunction(key, &f.Spec)
+		if err != nil {
 			return nil, err
 		}
-		ingress.Functions[key] = &router.Invoker{Target: w.functionTarget(key, &f.Spec), Policy: delivery.PolicyFor(f.Spec.Delivery)}
+		fn.invoker = &router.Invoker{
+			Target:            w.functionTarget(key, &f.Spec),
+			Policy:            delivery.PolicyFor(f.Spec.Delivery),
+			MaxWaiting:        int(*f.Spec.Scale.MaxWaiting),
+			ActivationTimeout: f.Spec.Scale.ActivationTimeout.Duration,
+		}
+		ingress.Functions[key] = fn.invoker
 	}
 	for _, v := range res.Vertices {
 		if v.Spec.Source != nil {
@@ -66,27 +82,53 @@ func (w *wiring) build(ctx context.Context, res Resources, ingress *router.Ingre
 		}
 		out = append(out, d)
 	}
+	w.linkFeeds(res.Vertices)
 	return out, nil
 }
 
-func (w *wiring) startFunction(key string, spec *v1alpha1.FunctionSpec) error {
-	if w.started[key] {
-		return nil
+// linkFeeds records, for every function, the vertices whose buffered
+// events flow into the vertices it serves: their backlog wakes it ahead.
+func (w *wiring) linkFeeds(vertices []*v1alpha1.Vertex) {
+	byPath := map[string]*v1alpha1.Vertex{}
+	for _, v := range vertices {
+		byPath[vertexPath(v)] = v
+	}
+	for _, u := range vertices {
+		if u.Spec.Source != nil {
+			continue // an HTTP source has no backlog of its own
+		}
+		for _, e := range u.Spec.Edges {
+			to := byPath[u.Namespace+"/"+u.Spec.PipelineName+"/"+e.To]
+			if to == nil || to.Spec.Function == nil {
+				continue
+			}
+			if fn := w.functions[functionKey(to)]; fn != nil {
+				fn.feeds = append(fn.feeds, vertexPath(u))
+			}
+		}
+	}
+}
+
+// startFunction defines key's replica set and starts its minimum of
+// replicas; the scaler does the rest.
+func (w *wiring) startFunction(key string, spec *v1alpha1.FunctionSpec) (*function, error) {
+	if fn := w.functions[key]; fn != nil {
+		return fn, nil
 	}
 	ps, err := processSpec(key, spec.Container, w.cfg.Grace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := w.rt.Apply(key, ps); err != nil {
-		return fmt.Errorf("function %s: %w", key, err)
+		return nil, fmt.Errorf("function %s: %w", key, err)
 	}
 	w.pool.SetConcurrency(key, int(*spec.Scale.ContainerConcurrency))
-	// Until the scaler drives replicas, run min of them, at least one.
-	if err := w.rt.SetReplicas(key, max(int(*spec.Scale.Min), 1)); err != nil {
-		return fmt.Errorf("function %s: %w", key, err)
+	if err := w.rt.SetReplicas(key, int(*spec.Scale.Min)); err != nil {
+		return nil, fmt.Errorf("function %s: %w", key, err)
 	}
-	w.started[key] = true
-	return nil
+	fn := &function{key: key, spec: spec}
+	w.functions[key] = fn
+	return fn, nil
 }
 
 func (w *wiring) functionTarget(key string, spec *v1alpha1.FunctionSpec) *router.FunctionTarget {
@@ -123,9 +165,11 @@ func (w *wiring) dispatcher(v *v1alpha1.Vertex, routes []router.Route) (*router.
 	case v.Spec.Function != nil:
 		spec := v.Spec.Function
 		key := functionKey(v)
-		if err := w.startFunction(key, spec); err != nil {
+		fn, err := w.startFunction(key, spec)
+		if err != nil {
 			return nil, err
 		}
+		fn.inputs = append(fn.inputs, d.In)
 		d.Target = w.functionTarget(key, spec)
 		d.Policy = delivery.PolicyFor(spec.Delivery)
 		d.MaxInFlight = min(int(*spec.Scale.Max)*int(*spec.Scale.ContainerConcurrency), maxVertexInFlight)

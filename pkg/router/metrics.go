@@ -14,6 +14,7 @@ type Metrics struct {
 	rejected   *prometheus.CounterVec
 	attempts   *prometheus.CounterVec
 	attemptDur *prometheus.HistogramVec
+	coldStart  *prometheus.HistogramVec
 }
 
 // NewMetrics registers the router's metrics with reg.
@@ -36,8 +37,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Duration of delivery attempts, including the wait for a ready replica.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
 		}, []string{"vertex"}),
+		coldStart: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "freshet_cold_start_seconds",
+			Help:    "Cold starts: from the first request that found a function with no ready replica to that request's reply.",
+			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
+		}, []string{"function"}),
 	}
-	reg.MustRegister(m.received, m.rejected, m.attempts, m.attemptDur)
+	reg.MustRegister(m.received, m.rejected, m.attempts, m.attemptDur, m.coldStart)
 	return m
 }
 
@@ -57,5 +63,12 @@ func (m *Metrics) attempt(vertex string, a delivery.Action, d time.Duration) {
 	if m != nil {
 		m.attempts.WithLabelValues(vertex, a.String()).Inc()
 		m.attemptDur.WithLabelValues(vertex).Observe(d.Seconds())
+	}
+}
+
+// ColdStart records one cold start of fn; it fits Pool.ColdStart.
+func (m *Metrics) ColdStart(fn string, d time.Duration) {
+	if m != nil {
+		m.coldStart.WithLabelValues(fn).Observe(d.Seconds())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Pool tracks the ready replicas of every function and hands out one with
@@ -11,6 +12,18 @@ import (
 // flight per replica, least-loaded first. It implements the interface the
 // runtimes use to announce replicas and drain them.
 type Pool struct {
+	// Wake, if set, is called (outside the pool's lock, at most once per
+	// wait) when a request has to wait for a replica: the function is cold
+	// or every replica is busy. The scaler uses it to act at once.
+	Wake func(fn string)
+	// ColdStart, if set, is told how long a cold function took from the
+	// first request that found it with no ready replica to that request's
+	// reply (the release of its slot). It is called with the pool's lock
+	// held and must not call the pool.
+	ColdStart func(fn string, d time.Duration)
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
 	mu  sync.Mutex
 	fns map[string]*replicaSet
 }
@@ -23,6 +36,9 @@ type replicaSet struct {
 	changed     chan struct{}       // closed and replaced on a change someone waits for
 	waiters     int                 // goroutines waiting on changed
 	inflight    int
+	completed   uint64    // slots released, for the processing rate
+	coldSince   time.Time // when a request found no ready replica; zero when warm
+	coldLease   *replica  // the replica that took that first request, until it replies
 }
 
 type replica struct {
@@ -100,20 +116,57 @@ func (p *Pool) SetEndpoints(fn string, urls []string) {
 	s.notify()
 }
 
+func (p *Pool) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// TryAcquire takes a slot on a ready replica of fn if one is free now,
+// without waiting.
+func (p *Pool) TryAcquire(fn string) (string, func(), bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.set(fn)
+	r := s.pick()
+	if r == nil {
+		return "", nil, false
+	}
+	return r.url, p.take(fn, s, r), true
+}
+
+// take gives the caller a slot on r. Call with the lock held.
+func (p *Pool) take(fn string, s *replicaSet, r *replica) func() {
+	r.inflight++
+	s.inflight++
+	if !s.coldSince.IsZero() && s.coldLease == nil {
+		s.coldLease = r
+	}
+	return p.releaser(fn, r)
+}
+
 // Acquire waits for a ready replica of fn with spare capacity and returns
 // its URL and the function that gives the slot back (call it exactly once).
 func (p *Pool) Acquire(ctx context.Context, fn string) (string, func(), error) {
+	woke := false
 	for {
 		p.mu.Lock()
 		s := p.set(fn)
 		if r := s.pick(); r != nil {
-			r.inflight++
-			s.inflight++
+			release := p.take(fn, s, r)
 			p.mu.Unlock()
-			return r.url, p.releaser(fn, r), nil
+			return r.url, release, nil
+		}
+		if len(s.ready) == 0 && s.coldSince.IsZero() {
+			s.coldSince = p.now()
 		}
 		changed := s.wait()
 		p.mu.Unlock()
+		if !woke && p.Wake != nil {
+			woke = true
+			p.Wake(fn)
+		}
 		select {
 		case <-ctx.Done():
 			return "", nil, fmt.Errorf("waiting for a ready replica of %s: %w", fn, ctx.Err())
@@ -148,6 +201,13 @@ func (p *Pool) releaser(fn string, r *replica) func() {
 			s := p.fns[fn]
 			r.inflight--
 			s.inflight--
+			s.completed++
+			if s.coldLease == r {
+				if p.ColdStart != nil {
+					p.ColdStart(fn, p.now().Sub(s.coldSince))
+				}
+				s.coldSince, s.coldLease = time.Time{}, nil
+			}
 			if !r.ready && r.inflight == 0 && s.byURL[r.url] == r {
 				delete(s.byURL, r.url)
 			}
@@ -174,6 +234,16 @@ func (p *Pool) WaitIdle(ctx context.Context, fn, url string) error {
 		case <-changed:
 		}
 	}
+}
+
+// Completed is the number of requests to replicas of fn that have ended.
+func (p *Pool) Completed(fn string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.fns[fn]; s != nil {
+		return s.completed
+	}
+	return 0
 }
 
 // InFlight is the number of requests in flight to replicas of fn.

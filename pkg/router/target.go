@@ -34,5 +34,10 @@ func (t *FunctionTarget) Deliver(ctx context.Context, events []*cloudevent.Event
 		return nil, err
 	}
 	defer release()
+	return t.send(ctx, url, events)
+}
+
+// send makes one attempt on the replica at url.
+func (t *FunctionTarget) send(ctx context.Context, url string, events []*cloudevent.Event) ([]*cloudevent.Event, error) {
 	return t.Sender.Send(ctx, url, events, t.Batch, t.Timeout)
 }

@@ -15,6 +15,7 @@ import (
 var bins struct {
 	freshet string // cmd/freshet
 	enrich  string // samples/functions/go-enrich
+	noop    string // test/bench/noopfn: pass-through, DELAY env to hold each event
 	root    string // the repository root
 }
 
@@ -33,7 +34,8 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	bins.freshet = filepath.Join(dir, "freshet")
 	bins.enrich = filepath.Join(dir, "go-enrich")
-	for out, pkg := range map[string]string{bins.freshet: "./cmd/freshet", bins.enrich: "./samples/functions/go-enrich"} {
+	bins.noop = filepath.Join(dir, "noopfn")
+	for out, pkg := range map[string]string{bins.freshet: "./cmd/freshet", bins.enrich: "./samples/functions/go-enrich", bins.noop: "./test/bench/noopfn"} {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Dir = bins.root
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -48,7 +48,7 @@ func TestFunctionSetDefaults(t *testing.T) {
 			Spec: FunctionSpec{
 				Container: Container{Command: []string{"./fn"}, Port: 9000, HealthPath: "/ready"},
 				Scale: Scale{Min: i32(1), Max: i32(3), TargetBacklog: i32(5), ContainerConcurrency: i32(1), IdleTimeout: dur(time.Second),
-					TargetSeconds: dur(2 * time.Second), ScaleDownWindow: dur(0), ActivationTimeout: dur(time.Second), MaxWaiting: i32(0)},
+					TargetSeconds: dur(2 * time.Second), ScaleDownWindow: dur(0), ActivationTimeout: dur(time.Second), MaxWaiting: i32(1)},
 				Delivery: Delivery{Retry: i32(0), BackoffPolicy: BackoffLinear, BackoffDelay: dur(time.Second), Timeout: dur(time.Minute)},
 				Batch:    &Batch{MaxSize: 32, MaxWait: dur(0)},
 			},
@@ -58,7 +58,7 @@ func TestFunctionSetDefaults(t *testing.T) {
 			Spec: FunctionSpec{
 				Container: Container{Command: []string{"./fn"}, Port: 9000, HealthPath: "/ready"},
 				Scale: Scale{Min: i32(1), Max: i32(3), TargetBacklog: i32(5), ContainerConcurrency: i32(1), IdleTimeout: dur(time.Second),
-					TargetSeconds: dur(2 * time.Second), ScaleDownWindow: dur(0), ActivationTimeout: dur(time.Second), MaxWaiting: i32(0)},
+					TargetSeconds: dur(2 * time.Second), ScaleDownWindow: dur(0), ActivationTimeout: dur(time.Second), MaxWaiting: i32(1)},
 				Delivery: Delivery{Retry: i32(0), BackoffPolicy: BackoffLinear, BackoffDelay: dur(time.Second), Timeout: dur(time.Minute)},
 				Batch:    &Batch{MaxSize: 32, MaxWait: dur(0)},
 			},

@@ -41,7 +41,7 @@ type Scale struct {
 	// +optional
 	ActivationTimeout *metav1.Duration `json:"activationTimeout,omitempty"`
 	// MaxWaiting bounds the synchronous requests held while waiting for a
-	// replica; more are answered 429. Default 1000.
+	// replica; more are answered 429. At least 1. Default 1000.
 	// +optional
 	MaxWaiting *int32 `json:"maxWaiting,omitempty"`
 }

@@ -105,7 +105,7 @@ func validateScale(s *Scale, path *field.Path) field.ErrorList {
 	errs = append(errs, positive(s.TargetSeconds, path.Child("targetSeconds"))...)
 	errs = append(errs, nonNegative(s.ScaleDownWindow, path.Child("scaleDownWindow"))...)
 	errs = append(errs, positive(s.ActivationTimeout, path.Child("activationTimeout"))...)
-	errs = append(errs, atLeast(s.MaxWaiting, 0, path.Child("maxWaiting"))...)
+	errs = append(errs, atLeast(s.MaxWaiting, 1, path.Child("maxWaiting"))...)
 	return errs
 }
 

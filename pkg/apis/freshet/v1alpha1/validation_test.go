@@ -67,7 +67,7 @@ func TestFunctionValidate(t *testing.T) {
 		{"scaleDownWindow negative", func(f *Function) { f.Spec.Scale.ScaleDownWindow = dur(-time.Second) }, []fieldErr{invalid("spec.scale.scaleDownWindow")}},
 		{"scaleDownWindow zero is allowed", func(f *Function) { f.Spec.Scale.ScaleDownWindow = dur(0) }, nil},
 		{"activationTimeout zero", func(f *Function) { f.Spec.Scale.ActivationTimeout = dur(0) }, []fieldErr{invalid("spec.scale.activationTimeout")}},
-		{"maxWaiting negative", func(f *Function) { f.Spec.Scale.MaxWaiting = i32(-1) }, []fieldErr{invalid("spec.scale.maxWaiting")}},
+		{"maxWaiting zero", func(f *Function) { f.Spec.Scale.MaxWaiting = i32(0) }, []fieldErr{invalid("spec.scale.maxWaiting")}},
 		{"retry negative", func(f *Function) { f.Spec.Delivery.Retry = i32(-1) }, []fieldErr{invalid("spec.delivery.retry")}},
 		{"retry above 100", func(f *Function) { f.Spec.Delivery.Retry = i32(101) }, []fieldErr{invalid("spec.delivery.retry")}},
 		{"retry bounds", func(f *Function) { f.Spec.Delivery.Retry = i32(100) }, nil},
