@@ -20,7 +20,8 @@ type Config struct {
 	// the prefix "local runtime: ". Default: discarded.
 	Log io.Writer
 	// ProbeInterval is the time between health probes of a replica that is not yet ready.
-	// Default: 50ms.
+	// It bounds how much a cold start waits after the process is up; a refused probe
+	// costs microseconds. Default: 5ms.
 	ProbeInterval time.Duration
 	// ReadyProbeInterval is the time between health probes of a ready replica. Three
 	// failed probes in a row withdraw it until it answers again. Default: 1s.
@@ -41,7 +42,7 @@ func (c Config) withDefaults() Config {
 		c.Log = io.Discard
 	}
 	if c.ProbeInterval <= 0 {
-		c.ProbeInterval = 50 * time.Millisecond
+		c.ProbeInterval = 5 * time.Millisecond
 	}
 	if c.ReadyProbeInterval <= 0 {
 		c.ReadyProbeInterval = time.Second
