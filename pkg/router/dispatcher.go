@@ -79,25 +79,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
-		// Take one slot (blocking) and as many more as are free.
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		n, ok := d.takeSlots(ctx, slots)
+		if !ok {
 			return nil
-		}
-		n := 1
-		want := d.MaxInFlight
-		if d.BatchSize > 0 {
-			want = d.BatchSize
-		}
-	more:
-		for n < want {
-			select {
-			case slots <- struct{}{}:
-				n++
-			default:
-				break more
-			}
 		}
 		msgs, err := d.read(ctx, n)
 		for i := len(msgs); i < n; i++ {
@@ -138,6 +122,41 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// takeSlots takes delivery slots for the next read: at least one (waiting
+// for it), then every free one. While most slots are busy it waits until a
+// refill's worth (a quarter of them) is free, so that under load each read
+// fetches a batch rather than one message per buffer round trip; the
+// events in flight keep the function busy meanwhile.
+func (d *Dispatcher) takeSlots(ctx context.Context, slots chan struct{}) (int, bool) {
+	want, refill := d.MaxInFlight, max(d.MaxInFlight/4, 1)
+	if d.BatchSize > 0 {
+		want, refill = d.BatchSize, 1
+	}
+	n := 0
+	for n < want {
+		select {
+		case slots <- struct{}{}:
+			n++
+			continue
+		default:
+		}
+		if n >= refill {
+			return n, true
+		}
+		// Every slot is taken; deliveries in flight will free some.
+		select {
+		case slots <- struct{}{}:
+			n++
+		case <-ctx.Done():
+			for range n {
+				<-slots
+			}
+			return 0, false
+		}
+	}
+	return n, true
 }
 
 // read returns up to n messages; in batch mode it keeps reading until the
