@@ -73,3 +73,7 @@ type Delivery interface {
 
 // ErrClosed is returned by a Buffer or Store used after Close.
 var ErrClosed = errors.New("buffer: closed")
+
+// ErrTooLarge is wrapped by a Write error when a message is larger than the
+// buffer can store; writing it again cannot succeed.
+var ErrTooLarge = errors.New("buffer: message too large")

@@ -74,6 +74,9 @@ func (c *Config) defaults() {
 	}
 }
 
+// recordOverhead is the room kept for an event's attributes beside its body.
+const recordOverhead = 64 << 10
+
 // Resources are what runs: Functions (each invocable and running its
 // replicas) and the Vertices of every Pipeline.
 type Resources struct {
@@ -91,6 +94,14 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 		return fmt.Errorf("open buffer store: %w", err)
 	}
 	defer store.Close()
+	body := cfg.MaxBodyBytes
+	if body <= 0 {
+		body = router.DefaultMaxBodyBytes
+	}
+	// A stored event is its body plus its attributes and the dedup id.
+	if limit := store.MaxMessageBytes(); body+recordOverhead > limit {
+		return fmt.Errorf("max body bytes %d does not fit the buffer's largest message (%d bytes, less %d for attributes): lower it, or raise the NATS server's max_payload", body, limit, recordOverhead)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -125,7 +136,9 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 	w.addToScaler(loop)
 
 	runCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	scaleCtx, stopScaling := context.WithCancel(runCtx)
+	// The scaler outlives the dispatchers' drain, so in-flight work can
+	// still wake a function.
+	scaleCtx, stopScaling := context.WithCancel(context.WithoutCancel(ctx))
 	scaling := make(chan struct{})
 	go func() {
 		defer close(scaling)

@@ -94,8 +94,8 @@ func (w *wiring) linkFeeds(vertices []*v1alpha1.Vertex) {
 		byPath[vertexPath(v)] = v
 	}
 	for _, u := range vertices {
-		if u.Spec.Source != nil {
-			continue // an HTTP source has no backlog of its own
+		if u.Spec.Source != nil || u.Spec.Lifecycle.DesiredPhase == v1alpha1.PhasePaused {
+			continue // a source has no backlog of its own; a paused vertex sends nothing
 		}
 		for _, e := range u.Spec.Edges {
 			to := byPath[u.Namespace+"/"+u.Spec.PipelineName+"/"+e.To]
@@ -138,6 +138,8 @@ func (w *wiring) functionTarget(key string, spec *v1alpha1.FunctionSpec) *router
 		Sender:   w.sender,
 		Timeout:  spec.Delivery.Timeout.Duration,
 		Batch:    spec.Batch != nil,
+		// Synchronous invokes use their own (the activator's) wait.
+		ActivationTimeout: spec.Scale.ActivationTimeout.Duration,
 	}
 }
 
@@ -172,10 +174,13 @@ func (w *wiring) dispatcher(v *v1alpha1.Vertex, routes []router.Route) (*router.
 		fn.inputs = append(fn.inputs, d.In)
 		d.Target = w.functionTarget(key, spec)
 		d.Policy = delivery.PolicyFor(spec.Delivery)
-		d.MaxInFlight = min(int(*spec.Scale.Max)*int(*spec.Scale.ContainerConcurrency), maxVertexInFlight)
+		requests := int(*spec.Scale.Max) * int(*spec.Scale.ContainerConcurrency)
+		d.MaxInFlight = min(requests, maxVertexInFlight)
 		if spec.Batch != nil {
+			// Every replica slot takes a whole batch.
 			d.BatchSize = int(spec.Batch.MaxSize)
 			d.BatchWait = spec.Batch.MaxWait.Duration
+			d.MaxInFlight = min(requests, maxVertexInFlight) * d.BatchSize
 		}
 		dl = spec.Delivery.DeadLetterSink
 	case v.Spec.Sink != nil:

@@ -2,13 +2,11 @@ package router
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/freshetproj/freshet/pkg/buffer"
-	"github.com/freshetproj/freshet/pkg/cloudevent"
 	"github.com/freshetproj/freshet/pkg/delivery"
 )
 
@@ -25,14 +23,16 @@ type Dispatcher struct {
 	Routes []Route
 	// DeadLetter takes failed events; nil logs and drops them.
 	DeadLetter DeadLetter
-	// MaxInFlight bounds the events being delivered at once. Default 64.
+	// MaxInFlight bounds the events being delivered at once (in batch mode,
+	// the events in all batches in flight). Default 64.
 	MaxInFlight int
 	// BatchSize > 0 delivers batches of up to BatchSize events, waiting up to
 	// BatchWait for a batch to fill.
 	BatchSize int
 	BatchWait time.Duration
-	// Heartbeat is how often an event still being worked on tells the buffer
-	// so (resetting its ack wait). Default 10s.
+	// Heartbeat is how often events still being worked on tell the buffer
+	// so (resetting their ack wait); keep it well under the buffer's ack
+	// wait. Default 10s.
 	Heartbeat time.Duration
 	// Grace is how long in-flight deliveries may finish after Run's context
 	// ends; then they are abandoned unacked and redelivered later. Default 30s.
@@ -75,9 +75,35 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	})
 	defer stop()
 
+	beats := newHeartbeat(d.Heartbeat, d.Log, d.Vertex)
+	go beats.run(work)
+
+	// Long-lived workers (rather than a goroutine per event) keep their
+	// grown stacks: an HTTP round trip needs a deep one.
 	slots := make(chan struct{}, d.MaxInFlight)
+	workers := d.MaxInFlight
+	if d.BatchSize > 0 {
+		workers = (d.MaxInFlight + d.BatchSize - 1) / d.BatchSize
+	}
+	jobs := make(chan []buffer.Delivery, workers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for msgs := range jobs {
+				d.process(work, beats, msgs)
+				for range msgs {
+					<-slots
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+
 	for ctx.Err() == nil {
 		n, ok := d.takeSlots(ctx, slots)
 		if !ok {
@@ -101,24 +127,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if len(msgs) == 0 {
 			continue
 		}
+		beats.add(msgs...)
 		if d.BatchSize > 0 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.process(work, msgs)
-				for range msgs {
-					<-slots
-				}
-			}()
+			jobs <- msgs
 			continue
 		}
-		for _, m := range msgs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.process(work, []buffer.Delivery{m})
-				<-slots
-			}()
+		for i := range msgs {
+			jobs <- msgs[i : i+1 : i+1]
 		}
 	}
 	return nil
@@ -180,128 +195,4 @@ func (d *Dispatcher) read(ctx context.Context, n int) ([]buffer.Delivery, error)
 		msgs = append(msgs, more...)
 	}
 	return msgs, nil
-}
-
-// process delivers one event (or one batch) and settles its messages.
-func (d *Dispatcher) process(ctx context.Context, msgs []buffer.Delivery) {
-	start := time.Now()
-	events := make([]*cloudevent.Event, 0, len(msgs))
-	ids := make([]string, 0, len(msgs))
-	live := msgs[:0:0]
-	attempt := 0
-	for _, m := range msgs {
-		e, err := cloudevent.UnmarshalRecord(m.Message().Data)
-		if err != nil {
-			// Nothing can ever read it: drop it loudly rather than loop.
-			d.Log.Error("dropping unreadable record", "vertex", d.Vertex, "id", m.Message().ID, "error", err)
-			d.settle(ctx, m, 0, true)
-			continue
-		}
-		events = append(events, e)
-		ids = append(ids, m.Message().ID)
-		live = append(live, m)
-		attempt = max(attempt, m.Attempt())
-	}
-	if len(live) == 0 {
-		return
-	}
-	stopBeat := d.heartbeat(ctx, live)
-	replies, err := d.Target.Deliver(ctx, events)
-	var failure *delivery.Failure
-	if err != nil {
-		if ctx.Err() != nil {
-			// Shutting down: leave the events for redelivery.
-			stopBeat()
-			d.settleAll(context.WithoutCancel(ctx), live, 0, false)
-			return
-		}
-		failure = delivery.AsFailure(d.Vertex, err)
-	}
-	dec := delivery.Decide(d.Policy, attempt, failure)
-	d.Metrics.attempt(d.Vertex, dec.Action, time.Since(start))
-	switch dec.Action {
-	case delivery.Done:
-		outIDs := make([]string, len(replies))
-		for i := range replies {
-			outIDs[i] = OutputID(d.Vertex, ids, i)
-		}
-		if _, err := writeRoutes(ctx, d.Routes, replies, outIDs); err != nil {
-			stopBeat()
-			d.Log.Error("write outputs", "vertex", d.Vertex, "error", err)
-			d.settleAll(ctx, live, d.Policy.BackoffAfter(1), false)
-			return
-		}
-	case delivery.Retry:
-		stopBeat()
-		d.Log.Debug("retry", "vertex", d.Vertex, "attempt", attempt, "delay", dec.Delay, "error", failure)
-		d.settleAll(ctx, live, dec.Delay, false)
-		return
-	case delivery.DeadLetter:
-		if err := d.deadLetter(ctx, events, ids, failure); err != nil {
-			stopBeat()
-			d.Log.Error("dead-letter", "vertex", d.Vertex, "error", err)
-			d.settleAll(ctx, live, d.Policy.BackoffAfter(attempt), false)
-			return
-		}
-	}
-	stopBeat()
-	d.settleAll(ctx, live, 0, true)
-}
-
-func (d *Dispatcher) deadLetter(ctx context.Context, events []*cloudevent.Event, ids []string, f *delivery.Failure) error {
-	for i, e := range events {
-		if d.DeadLetter == nil {
-			d.Log.Warn("dropping failed event: no dead-letter sink", "vertex", d.Vertex, "id", e.ID, "source", e.Source, "error", f)
-			continue
-		}
-		if err := d.DeadLetter.DeadLetter(ctx, MarkFailed(e, f), OutputID(d.Vertex+"/deadletter", ids[i:i+1], 0)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// heartbeat tells the buffer, every Heartbeat, that msgs are still being
-// worked on; the returned function stops it.
-func (d *Dispatcher) heartbeat(ctx context.Context, msgs []buffer.Delivery) func() {
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	t = time.AfterFunc(d.Heartbeat, func() {
-		for _, m := range msgs {
-			if err := m.InProgress(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				d.Log.Warn("heartbeat", "vertex", d.Vertex, "error", err)
-			}
-		}
-		mu.Lock()
-		if !stopped {
-			t.Reset(d.Heartbeat)
-		}
-		mu.Unlock()
-	})
-	return func() {
-		mu.Lock()
-		stopped = true
-		t.Stop()
-		mu.Unlock()
-	}
-}
-
-func (d *Dispatcher) settleAll(ctx context.Context, msgs []buffer.Delivery, delay time.Duration, ack bool) {
-	for _, m := range msgs {
-		d.settle(ctx, m, delay, ack)
-	}
-}
-
-func (d *Dispatcher) settle(ctx context.Context, m buffer.Delivery, delay time.Duration, ack bool) {
-	var err error
-	if ack {
-		err = m.Ack(ctx)
-	} else {
-		err = m.Nack(ctx, delay)
-	}
-	if err != nil {
-		// The buffer redelivers it after the ack wait.
-		d.Log.Warn("settle message", "vertex", d.Vertex, "ack", ack, "error", err)
-	}
 }

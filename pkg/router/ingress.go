@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/freshetproj/freshet/pkg/buffer"
 	"github.com/freshetproj/freshet/pkg/cloudevent"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -127,6 +128,11 @@ func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
 		ids[i] = EventID(e)
 	}
 	if _, err := writeRoutes(r.Context(), routes, events, ids); err != nil {
+		if errors.Is(err, buffer.ErrTooLarge) {
+			in.Metrics.reject("413")
+			writeError(w, http.StatusRequestEntityTooLarge, errorBody{Error: "an event is larger than the buffer can store"})
+			return
+		}
 		in.Log.Error("ingest", "source", key, "error", err)
 		in.Metrics.reject("503")
 		w.Header().Set("Retry-After", "1")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -30,6 +31,10 @@ type Invoker struct {
 
 	waiting atomic.Int64
 }
+
+// maxHeldRetryDelay is the longest wait between attempts a synchronous
+// caller is held for.
+const maxHeldRetryDelay = 10 * time.Second
 
 var (
 	// ErrQueueFull: too many requests already wait for a replica.
@@ -90,7 +95,9 @@ func (v *Invoker) Invoke(ctx context.Context, events []*cloudevent.Event) ([]*cl
 		}
 		f := delivery.AsFailure(v.Target.Function, err)
 		dec := delivery.Decide(v.Policy, attempt, f)
-		if dec.Action != delivery.Retry {
+		if dec.Action != delivery.Retry || dec.Delay > maxHeldRetryDelay {
+			// A caller is waiting: rather than hold it for a long
+			// Retry-After, hand the function's answer back.
 			return nil, f
 		}
 		t := time.NewTimer(dec.Delay)
@@ -160,8 +167,12 @@ func writeInvokeError(w http.ResponseWriter, err error) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
 	case errors.As(err, &f) && f.Code >= 400:
-		// The function's own error answer, passed through.
-		writeError(w, f.Code, errorBody{Error: f.Error()})
+		// The function's own error answer, passed through with its
+		// Retry-After; the replica's address stays inside.
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds()))))
+		}
+		writeError(w, f.Code, errorBody{Error: fmt.Sprintf("the function answered %d: %s", f.Code, f.Body)})
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, errorBody{Error: err.Error()})
 	default:

@@ -13,8 +13,9 @@ import (
 // runtimes use to announce replicas and drain them.
 type Pool struct {
 	// Wake, if set, is called (outside the pool's lock, at most once per
-	// wait) when a request has to wait for a replica: the function is cold
-	// or every replica is busy. The scaler uses it to act at once.
+	// wait) when a request has to wait because the function has no ready
+	// replica: the scaler uses it to wake the function at once. (Waiting
+	// for a busy replica is seen by the scaler's regular evaluation.)
 	Wake func(fn string)
 	// ColdStart, if set, is told how long a cold function took from the
 	// first request that found it with no ready replica to that request's
@@ -158,12 +159,13 @@ func (p *Pool) Acquire(ctx context.Context, fn string) (string, func(), error) {
 			p.mu.Unlock()
 			return r.url, release, nil
 		}
-		if len(s.ready) == 0 && s.coldSince.IsZero() {
+		cold := len(s.ready) == 0
+		if cold && s.coldSince.IsZero() {
 			s.coldSince = p.now()
 		}
 		changed := s.wait()
 		p.mu.Unlock()
-		if !woke && p.Wake != nil {
+		if cold && !woke && p.Wake != nil {
 			woke = true
 			p.Wake(fn)
 		}

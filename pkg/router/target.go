@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
@@ -25,12 +26,26 @@ type FunctionTarget struct {
 	Timeout time.Duration
 	// Batch sends events as one application/cloudevents-batch+json request.
 	Batch bool
+	// ActivationTimeout bounds the wait for a ready replica with a free
+	// slot; then the attempt fails (and is retried under the policy), so a
+	// function that never becomes ready cannot hold events forever. 0 waits
+	// as long as the context allows.
+	ActivationTimeout time.Duration
 }
 
 // Deliver makes one attempt.
 func (t *FunctionTarget) Deliver(ctx context.Context, events []*cloudevent.Event) ([]*cloudevent.Event, error) {
-	url, release, err := t.Pool.Acquire(ctx, t.Function)
+	actx := ctx
+	if t.ActivationTimeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, t.ActivationTimeout)
+		defer cancel()
+	}
+	url, release, err := t.Pool.Acquire(actx, t.Function)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = fmt.Errorf("%w: no ready replica within %v", ErrNotReady, t.ActivationTimeout)
+		}
 		return nil, err
 	}
 	defer release()

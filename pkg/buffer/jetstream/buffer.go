@@ -86,6 +86,13 @@ func (b *Buffer) Write(ctx context.Context, msgs []buffer.Message) error {
 	if b.isClosed() {
 		return buffer.ErrClosed
 	}
+	limit := b.store.nc.MaxPayload()
+	for i := range msgs {
+		// Headers (the dedup id) travel in the same payload limit.
+		if size := int64(len(msgs[i].Data) + len(msgs[i].ID) + 64); size > limit {
+			return fmt.Errorf("jetstream buffer %s: write: %w: %d bytes, the server takes at most %d", b.name, buffer.ErrTooLarge, len(msgs[i].Data), limit)
+		}
+	}
 	w := writer{slots: b.store.publishSlots}
 	defer w.release()
 	for i := range msgs {

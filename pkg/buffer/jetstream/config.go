@@ -88,3 +88,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	return cfg, nil
 }
+
+// EmbeddedMaxPayload is the largest message the embedded server takes
+// (8 MiB, above the NATS default of 1 MiB, so events up to Freshet's default
+// 4 MiB body limit fit with room for their attributes).
+const EmbeddedMaxPayload = 8 << 20

@@ -81,6 +81,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*server.Server, error) {
 		NoLog:      true,
 		NoSigs:     true,
 		JetStream:  true,
+		MaxPayload: EmbeddedMaxPayload,
 		StoreDir:   cfg.DataDir,
 		SyncAlways: cfg.SyncAlways,
 	})
@@ -99,6 +100,9 @@ func startEmbedded(ctx context.Context, cfg Config) (*server.Server, error) {
 	}
 	return srv, nil
 }
+
+// MaxMessageBytes is the largest message the connected server takes.
+func (s *Store) MaxMessageBytes() int64 { return s.nc.MaxPayload() }
 
 // ClientURL is the loopback address of the embedded server, for debugging
 // with tools such as the nats CLI; empty when connected to an external URL.
