@@ -135,3 +135,39 @@ func TestPoolWakeAndColdStart(t *testing.T) {
 		t.Fatalf("completed %d, want 1", n)
 	}
 }
+
+// TestPoolServesWaitersInOrder: freed slots go to waiting requests first
+// come, first served, and a request that arrives later does not jump the
+// queue through TryAcquire.
+func TestPoolServesWaitersInOrder(t *testing.T) {
+	pool := NewPool()
+	pool.SetConcurrency("fn", 1)
+	pool.SetEndpoints("fn", []string{"http://127.0.0.1:1"})
+	_, first, err := pool.Acquire(context.Background(), "fn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := make(chan int, 3)
+	releases := make(chan func(), 3)
+	for i := range 3 {
+		go func() {
+			_, release, err := pool.Acquire(context.Background(), "fn")
+			if err != nil {
+				return
+			}
+			order <- i
+			releases <- release
+		}()
+		waitFor(t, 10*time.Second, "the request to queue", func() bool { return pool.Waiting("fn") == i+1 })
+	}
+	if _, _, ok := pool.TryAcquire("fn"); ok {
+		t.Fatal("TryAcquire jumped the queue")
+	}
+	first()
+	for want := range 3 {
+		got := within(t, order, "a waiter to be served")
+		mustEqual(t, "served", got, want)
+		(<-releases)()
+	}
+	mustEqual(t, "in flight", pool.InFlight("fn"), 0)
+}

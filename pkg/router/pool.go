@@ -9,18 +9,20 @@ import (
 
 // Pool tracks the ready replicas of every function and hands out one with
 // spare capacity per request: at most containerConcurrency requests in
-// flight per replica, least-loaded first. It implements the interface the
-// runtimes use to announce replicas and drain them.
+// flight per replica, least-loaded first. Requests that must wait are served
+// first come, first served: a freed slot goes straight to the oldest waiter.
+// It implements the interface the runtimes use to announce replicas and
+// drain them.
 type Pool struct {
-	// Wake, if set, is called (outside the pool's lock, at most once per
-	// wait) when a request has to wait because the function has no ready
-	// replica: the scaler uses it to wake the function at once. (Waiting
-	// for a busy replica is seen by the scaler's regular evaluation.)
+	// Wake, if set, is called (outside the pool's lock, once per waiting
+	// request) when a request has to wait because the function has no
+	// ready replica: the scaler uses it to wake the function at once.
+	// (Waiting for a busy replica is seen by the scaler's regular
+	// evaluation.)
 	Wake func(fn string)
 	// ColdStart, if set, is told how long a cold function took from the
 	// first request that found it with no ready replica to that request's
-	// reply (the release of its slot). It is called with the pool's lock
-	// held and must not call the pool.
+	// reply (the release of its slot). It is called outside the pool's lock.
 	ColdStart func(fn string, d time.Duration)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -34,12 +36,13 @@ type replicaSet struct {
 	ready       []*replica          // replicas that take new requests
 	byURL       map[string]*replica // ready ones and withdrawn ones still busy
 	next        int                 // round-robin start among equally loaded replicas
-	changed     chan struct{}       // closed and replaced on a change someone waits for
-	waiters     int                 // goroutines waiting on changed
+	queue       []*waiter           // requests waiting for a slot, oldest first
+	idle        chan struct{}       // closed and replaced when a withdrawn replica may have gone idle
 	inflight    int
 	completed   uint64    // slots released, for the processing rate
 	coldSince   time.Time // when a request found no ready replica; zero when warm
-	coldLease   *replica  // the replica that took that first request, until it replies
+	coldWaiter  *waiter   // the request that found it cold, until it is served or leaves
+	coldLease   *lease    // that request's slot, until it replies
 }
 
 type replica struct {
@@ -48,34 +51,34 @@ type replica struct {
 	ready    bool
 }
 
+// waiter is one request waiting for a slot; the pool sends it the slot.
+type waiter struct {
+	got chan *lease // buffered: the pool never blocks handing over
+}
+
+// lease is one slot on one replica.
+type lease struct {
+	r        *replica
+	released bool
+}
+
 // NewPool returns an empty pool.
 func NewPool() *Pool { return &Pool{fns: map[string]*replicaSet{}} }
 
 func (p *Pool) set(fn string) *replicaSet {
 	s := p.fns[fn]
 	if s == nil {
-		s = &replicaSet{concurrency: 1, byURL: map[string]*replica{}, changed: make(chan struct{})}
+		s = &replicaSet{concurrency: 1, byURL: map[string]*replica{}, idle: make(chan struct{})}
 		p.fns[fn] = s
 	}
 	return s
 }
 
-// notify wakes every waiter; without waiters it costs nothing, which keeps
-// the release of a slot cheap on the hot path.
-func (s *replicaSet) notify() {
-	if s.waiters == 0 {
-		return
+func (p *Pool) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.waiters = 0
-}
-
-// wait returns the channel closed at the next notify, counting the caller
-// as a waiter. Call it with the pool's lock held.
-func (s *replicaSet) wait() <-chan struct{} {
-	s.waiters++
-	return s.changed
+	return time.Now()
 }
 
 // SetConcurrency sets how many requests one replica of fn takes at a time
@@ -85,7 +88,7 @@ func (p *Pool) SetConcurrency(fn string, n int) {
 	defer p.mu.Unlock()
 	s := p.set(fn)
 	s.concurrency = max(n, 1)
-	s.notify()
+	s.serveQueue()
 }
 
 // SetEndpoints replaces the set of ready replicas of fn. Replicas left out
@@ -114,66 +117,94 @@ func (p *Pool) SetEndpoints(fn string, urls []string) {
 			}
 		}
 	}
-	s.notify()
+	s.serveQueue()
+	s.signalIdle()
 }
 
-func (p *Pool) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
-// TryAcquire takes a slot on a ready replica of fn if one is free now,
-// without waiting.
+// TryAcquire takes a slot on a ready replica of fn if one is free now and
+// nobody is waiting for one, without waiting.
 func (p *Pool) TryAcquire(fn string) (string, func(), bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.set(fn)
+	if len(s.queue) > 0 {
+		return "", nil, false
+	}
 	r := s.pick()
 	if r == nil {
 		return "", nil, false
 	}
-	return r.url, p.take(fn, s, r), true
+	l := s.take(r)
+	return r.url, p.releaser(fn, l), true
 }
 
-// take gives the caller a slot on r. Call with the lock held.
-func (p *Pool) take(fn string, s *replicaSet, r *replica) func() {
-	r.inflight++
-	s.inflight++
-	if !s.coldSince.IsZero() && s.coldLease == nil {
-		s.coldLease = r
-	}
-	return p.releaser(fn, r)
-}
-
-// Acquire waits for a ready replica of fn with spare capacity and returns
-// its URL and the function that gives the slot back (call it exactly once).
+// Acquire waits for a slot on a ready replica of fn and returns the
+// replica's URL and the function that gives the slot back (call it exactly
+// once). Waiting requests are served in arrival order.
 func (p *Pool) Acquire(ctx context.Context, fn string) (string, func(), error) {
-	woke := false
-	for {
-		p.mu.Lock()
-		s := p.set(fn)
+	p.mu.Lock()
+	s := p.set(fn)
+	if len(s.queue) == 0 {
 		if r := s.pick(); r != nil {
-			release := p.take(fn, s, r)
+			l := s.take(r)
 			p.mu.Unlock()
-			return r.url, release, nil
+			return r.url, p.releaser(fn, l), nil
 		}
-		cold := len(s.ready) == 0
-		if cold && s.coldSince.IsZero() {
-			s.coldSince = p.now()
+	}
+	w := &waiter{got: make(chan *lease, 1)}
+	s.queue = append(s.queue, w)
+	cold := len(s.ready) == 0
+	if cold && s.coldSince.IsZero() {
+		s.coldSince, s.coldWaiter = p.now(), w
+	}
+	p.mu.Unlock()
+	if cold && p.Wake != nil {
+		p.Wake(fn)
+	}
+	select {
+	case l := <-w.got:
+		return l.r.url, p.releaser(fn, l), nil
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	served := !s.dequeue(w)
+	if s.coldWaiter == w && s.coldLease == nil {
+		// The request that found the function cold gave up: nothing to
+		// measure (a later one starts its own measurement).
+		s.coldSince, s.coldWaiter = time.Time{}, nil
+	}
+	p.mu.Unlock()
+	if served {
+		// A slot was handed over just as the wait ended: pass it on.
+		p.releaser(fn, <-w.got)()
+	}
+	return "", nil, fmt.Errorf("waiting for a ready replica of %s: %w", fn, ctx.Err())
+}
+
+// dequeue removes w from the queue; false if it is no longer there (it was
+// served).
+func (s *replicaSet) dequeue(w *waiter) bool {
+	for i, q := range s.queue {
+		if q == w {
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+			return true
 		}
-		changed := s.wait()
-		p.mu.Unlock()
-		if cold && !woke && p.Wake != nil {
-			woke = true
-			p.Wake(fn)
+	}
+	return false
+}
+
+// serveQueue hands free slots to waiting requests, oldest first. Call it
+// with the pool's lock held whenever capacity may have grown.
+func (s *replicaSet) serveQueue() {
+	for len(s.queue) > 0 {
+		r := s.pick()
+		if r == nil {
+			return
 		}
-		select {
-		case <-ctx.Done():
-			return "", nil, fmt.Errorf("waiting for a ready replica of %s: %w", fn, ctx.Err())
-		case <-changed:
-		}
+		w := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		w.got <- s.takeFor(r, w)
 	}
 }
 
@@ -194,27 +225,53 @@ func (s *replicaSet) pick() *replica {
 	return best
 }
 
-func (p *Pool) releaser(fn string, r *replica) func() {
-	var once sync.Once
+func (s *replicaSet) take(r *replica) *lease { return s.takeFor(r, nil) }
+
+// takeFor gives a slot on r to w (nil: a request that did not wait).
+func (s *replicaSet) takeFor(r *replica, w *waiter) *lease {
+	r.inflight++
+	s.inflight++
+	l := &lease{r: r}
+	if w != nil && w == s.coldWaiter {
+		s.coldLease, s.coldWaiter = l, nil
+	}
+	return l
+}
+
+func (s *replicaSet) signalIdle() {
+	close(s.idle)
+	s.idle = make(chan struct{})
+}
+
+func (p *Pool) releaser(fn string, l *lease) func() {
 	return func() {
-		once.Do(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			s := p.fns[fn]
-			r.inflight--
-			s.inflight--
-			s.completed++
-			if s.coldLease == r {
-				if p.ColdStart != nil {
-					p.ColdStart(fn, p.now().Sub(s.coldSince))
-				}
-				s.coldSince, s.coldLease = time.Time{}, nil
-			}
-			if !r.ready && r.inflight == 0 && s.byURL[r.url] == r {
+		p.mu.Lock()
+		if l.released {
+			p.mu.Unlock()
+			return
+		}
+		l.released = true
+		s := p.fns[fn]
+		r := l.r
+		r.inflight--
+		s.inflight--
+		s.completed++
+		var cold time.Duration
+		if s.coldLease == l {
+			cold = p.now().Sub(s.coldSince)
+			s.coldSince, s.coldLease = time.Time{}, nil
+		}
+		if !r.ready && r.inflight == 0 {
+			if s.byURL[r.url] == r {
 				delete(s.byURL, r.url)
 			}
-			s.notify()
-		})
+			s.signalIdle()
+		}
+		s.serveQueue()
+		p.mu.Unlock()
+		if cold > 0 && p.ColdStart != nil {
+			p.ColdStart(fn, cold)
+		}
 	}
 }
 
@@ -228,12 +285,12 @@ func (p *Pool) WaitIdle(ctx context.Context, fn, url string) error {
 			p.mu.Unlock()
 			return nil
 		}
-		changed := s.wait()
+		idle := s.idle
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("draining %s of %s: %w", url, fn, ctx.Err())
-		case <-changed:
+		case <-idle:
 		}
 	}
 }
@@ -254,6 +311,16 @@ func (p *Pool) InFlight(fn string) int {
 	defer p.mu.Unlock()
 	if s := p.fns[fn]; s != nil {
 		return s.inflight
+	}
+	return 0
+}
+
+// Waiting is the number of requests waiting for a slot on fn.
+func (p *Pool) Waiting(fn string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.fns[fn]; s != nil {
+		return len(s.queue)
 	}
 	return 0
 }
