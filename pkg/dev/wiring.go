@@ -220,7 +220,7 @@ func (w *wiring) deadLetter(v *v1alpha1.Vertex, dl *v1alpha1.Destination) (route
 		}
 		return &router.BufferDeadLetter{To: to, Out: b}, nil
 	default:
-		return &router.HTTPDeadLetter{URL: dl.URI, Sender: w.sender, Timeout: delivery.PolicyFor(v1alpha1.Delivery{}).Timeout}, nil
+		return &router.HTTPDeadLetter{URL: dl.URI, Sender: w.sender, Timeout: v1alpha1.DefaultDeliveryTimeout}, nil
 	}
 }
 

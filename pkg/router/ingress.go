@@ -127,7 +127,7 @@ func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
 	for i, e := range events {
 		ids[i] = EventID(e)
 	}
-	if _, err := writeRoutes(r.Context(), routes, events, ids); err != nil {
+	if err := writeRoutes(r.Context(), routes, events, ids); err != nil {
 		if errors.Is(err, buffer.ErrTooLarge) {
 			in.Metrics.reject("413")
 			writeError(w, http.StatusRequestEntityTooLarge, errorBody{Error: "an event is larger than the buffer can store"})

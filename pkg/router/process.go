@@ -90,7 +90,7 @@ func (d *Dispatcher) writeOutputs(ctx context.Context, replies []*cloudevent.Eve
 	for i := range replies {
 		outIDs[i] = OutputID(d.Vertex, inputIDs, i)
 	}
-	if _, err := writeRoutes(ctx, d.Routes, replies, outIDs); err != nil {
+	if err := writeRoutes(ctx, d.Routes, replies, outIDs); err != nil {
 		return fmt.Errorf("write outputs: %w", err)
 	}
 	return nil

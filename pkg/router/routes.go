@@ -70,9 +70,9 @@ func hashID(parts ...string) string {
 // writeRoutes writes every event to the buffer of each route whose filter
 // matches it, ids[i] being the dedup id of events[i]. It returns after every
 // write is durable; events matching no route are dropped (filtered out).
-func writeRoutes(ctx context.Context, routes []Route, events []*cloudevent.Event, ids []string) (int, error) {
+func writeRoutes(ctx context.Context, routes []Route, events []*cloudevent.Event, ids []string) error {
 	if len(routes) == 0 || len(events) == 0 {
-		return 0, nil
+		return nil
 	}
 	batches := make([][]buffer.Message, len(routes))
 	written := 0
@@ -90,13 +90,13 @@ func writeRoutes(ctx context.Context, routes []Route, events []*cloudevent.Event
 		}
 	}
 	if written == 0 {
-		return 0, nil
+		return nil
 	}
 	if len(routes) == 1 {
 		if err := routes[0].Out.Write(ctx, batches[0]); err != nil {
-			return 0, fmt.Errorf("write to %s: %w", routes[0].To, err)
+			return fmt.Errorf("write to %s: %w", routes[0].To, err)
 		}
-		return written, nil
+		return nil
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	for r, msgs := range batches {
@@ -110,5 +110,5 @@ func writeRoutes(ctx context.Context, routes []Route, events []*cloudevent.Event
 			return nil
 		})
 	}
-	return written, g.Wait()
+	return g.Wait()
 }
