@@ -9,12 +9,14 @@ import (
 // contract on its port, scaled by its backlog.
 //
 // +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=fn,categories=freshet
 // +kubebuilder:subresource:status
-// +kubebuilder:subresource:scale:specpath=.spec.scale.min,statuspath=.status.replicas
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
 // +kubebuilder:printcolumn:name="Backlog",type=integer,JSONPath=`.status.backlog`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.address.url`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Function struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -26,6 +28,10 @@ type Function struct {
 // FunctionSpec is what a user declares about a function.
 type FunctionSpec struct {
 	Container Container `json:"container"`
+	// Replicas is set by Freshet's scaler through the scale subresource;
+	// leave it unset.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
 	// +optional
 	Scale Scale `json:"scale,omitempty"`
 	// +optional
@@ -37,6 +43,8 @@ type FunctionSpec struct {
 
 // Container is how to run a function. On Kubernetes the image runs; under
 // freshet dev, command and args run as a local process with PORT set.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.image) || has(self.command)",message="container needs an image or a command"
 type Container struct {
 	// +optional
 	Image string `json:"image,omitempty"`
@@ -54,9 +62,12 @@ type Container struct {
 	// Port the function listens on (PORT is set to it). Default 8080; under
 	// freshet dev every replica gets a free port instead.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`
 	// HealthPath answers 200 when a replica is ready. Default /healthz.
 	// +optional
+	// +kubebuilder:validation:Pattern=`^/`
 	HealthPath string `json:"healthPath,omitempty"`
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -78,6 +89,9 @@ type FunctionStatus struct {
 	// Address is where to invoke the function synchronously.
 	// +optional
 	Address *Addressable `json:"address,omitempty"`
+	// Selector selects the function's pods, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
 }
 
 // FunctionList is a list of Functions.

@@ -8,9 +8,12 @@ import (
 // edges, with a durable buffer in front of every function and sink.
 //
 // +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=pl,categories=freshet
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Vertices",type=integer,JSONPath=`.status.vertices`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Pipeline struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -20,16 +23,31 @@ type Pipeline struct {
 }
 
 // PipelineSpec is the pipeline's graph and lifecycle.
+//
+// +kubebuilder:validation:XValidation:rule="self.edges.all(e, self.vertices.exists(v, v.name == e.from))",message="every edge's from must name a vertex",fieldPath=".edges"
+// +kubebuilder:validation:XValidation:rule="self.edges.all(e, self.vertices.exists(v, v.name == e.to))",message="every edge's to must name a vertex",fieldPath=".edges"
+// +kubebuilder:validation:XValidation:rule="self.edges.all(e, !self.vertices.exists(v, v.name == e.to && has(v.source)))",message="a source vertex cannot have incoming edges",fieldPath=".edges"
+// +kubebuilder:validation:XValidation:rule="self.edges.all(e, !self.vertices.exists(v, v.name == e.from && has(v.sink)))",message="a sink vertex cannot have outgoing edges",fieldPath=".edges"
 type PipelineSpec struct {
+	// Vertices are unique by name.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
 	Vertices []PipelineVertex `json:"vertices"`
-	Edges    []Edge           `json:"edges"`
+	// +kubebuilder:validation:MaxItems=256
+	Edges []Edge `json:"edges"`
 	// +optional
 	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
 }
 
 // PipelineVertex is one vertex: exactly one of Source, Function or Sink.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.source), has(self.function), has(self.sink)].filter(x, x).size() == 1",message="a vertex is exactly one of source, function or sink"
 type PipelineVertex struct {
 	// Name is unique in the pipeline: lower-case letters, digits and '-'.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 	// +optional
 	Source *Source `json:"source,omitempty"`
@@ -50,6 +68,8 @@ type Source struct {
 type HTTPSource struct{}
 
 // FunctionVertex runs a function: a Function by reference, or inline.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.ref) != has(self.spec)",message="a function vertex has exactly one of ref or spec"
 type FunctionVertex struct {
 	// Ref names a Function in the pipeline's namespace.
 	// +optional
@@ -65,6 +85,8 @@ type LocalObjectReference struct {
 }
 
 // Sink writes events out of the pipeline: exactly one kind is set.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.log) != has(self.http)",message="a sink is exactly one of log or http"
 type Sink struct {
 	// Log writes one JSON line per event on standard output.
 	// +optional
@@ -84,8 +106,10 @@ type LogSink struct{}
 // Several edges from one vertex fan out: an event goes along every edge whose
 // filter matches.
 type Edge struct {
+	// +kubebuilder:validation:MaxLength=63
 	From string `json:"from"`
-	To   string `json:"to"`
+	// +kubebuilder:validation:MaxLength=63
+	To string `json:"to"`
 	// +optional
 	Filter *Filter `json:"filter,omitempty"`
 }
@@ -102,7 +126,6 @@ type Filter struct {
 }
 
 // Phase is the lifecycle phase of a pipeline or vertex.
-// +kubebuilder:validation:Enum=Running;Paused
 type Phase string
 
 const (
@@ -110,12 +133,16 @@ const (
 	PhaseRunning Phase = "Running"
 	// PhasePaused keeps taking and buffering events but dispatches none.
 	PhasePaused Phase = "Paused"
+	// PhasePausing is a pipeline on its way to Paused: its sources have
+	// stopped and its functions are draining their buffers.
+	PhasePausing Phase = "Pausing"
 )
 
 // Lifecycle holds the desired phase.
 type Lifecycle struct {
 	// DesiredPhase is Running or Paused. Default Running.
 	// +optional
+	// +kubebuilder:validation:Enum=Running;Paused
 	DesiredPhase Phase `json:"desiredPhase,omitempty"`
 }
 
@@ -127,6 +154,9 @@ type PipelineStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// +optional
 	Phase Phase `json:"phase,omitempty"`
+	// Vertices is the number of vertices.
+	// +optional
+	Vertices int32 `json:"vertices,omitempty"`
 }
 
 // PipelineList is a list of Pipelines.

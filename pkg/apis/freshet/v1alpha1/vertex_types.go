@@ -10,8 +10,14 @@ import (
 // at nothing else.
 //
 // +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=vtx,categories=freshet
 // +kubebuilder:subresource:status
-// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:printcolumn:name="Pipeline",type=string,JSONPath=`.spec.pipelineName`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
+// +kubebuilder:printcolumn:name="Backlog",type=integer,JSONPath=`.status.backlog`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Vertex struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -61,6 +67,9 @@ type VertexStatus struct {
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
 	// +optional
 	Backlog int64 `json:"backlog,omitempty"`
+	// Selector selects the vertex's pods, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
 }
 
 // VertexList is a list of Vertices.

@@ -247,6 +247,11 @@ func (in *FunctionList) DeepCopyObject() runtime.Object {
 func (in *FunctionSpec) DeepCopyInto(out *FunctionSpec) {
 	*out = *in
 	in.Container.DeepCopyInto(&out.Container)
+	if in.Replicas != nil {
+		in, out := &in.Replicas, &out.Replicas
+		*out = new(int32)
+		**out = **in
+	}
 	in.Scale.DeepCopyInto(&out.Scale)
 	in.Delivery.DeepCopyInto(&out.Delivery)
 	if in.Batch != nil {
