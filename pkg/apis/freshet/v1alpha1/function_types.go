@@ -71,6 +71,10 @@ type Container struct {
 	HealthPath string `json:"healthPath,omitempty"`
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+	// SecurityContext replaces Freshet's safe default for the container
+	// (no privilege escalation, every capability dropped).
+	// +optional
+	SecurityContext *corev1.SecurityContext `json:"securityContext,omitempty"`
 }
 
 // FunctionStatus is what Freshet observed of a function.
