@@ -45,9 +45,9 @@ func (w *wiring) observer(fn *function) scaler.Observer {
 		if o.UpstreamBacklog, err = pendingSum(ctx, upstream); err != nil {
 			return o, err
 		}
-		o.InFlight = w.pool.InFlight(fn.key)
 		if fn.invoker != nil {
-			o.Waiting = fn.invoker.Waiting()
+			// Buffered events in flight are already in the backlog.
+			o.InFlight, o.Waiting = fn.invoker.InFlight(), fn.invoker.Waiting()
 		}
 		now, done := time.Now(), w.pool.Completed(fn.key)
 		_, ready := w.rt.Status(fn.key)

@@ -30,6 +30,7 @@ type Invoker struct {
 	ActivationTimeout time.Duration
 
 	waiting atomic.Int64
+	active  atomic.Int64
 }
 
 // maxHeldRetryDelay is the longest wait between attempts a synchronous
@@ -45,6 +46,9 @@ var (
 
 // Waiting is the number of requests held for a replica now.
 func (v *Invoker) Waiting() int { return int(v.waiting.Load()) }
+
+// InFlight is the number of requests being served by a replica now.
+func (v *Invoker) InFlight() int { return int(v.active.Load()) }
 
 // acquire takes a free replica at once, or waits in the bounded queue.
 func (v *Invoker) acquire(ctx context.Context) (string, func(), error) {
@@ -85,7 +89,9 @@ func (v *Invoker) Invoke(ctx context.Context, events []*cloudevent.Event) ([]*cl
 		if err != nil {
 			return nil, err
 		}
+		v.active.Add(1)
 		replies, err := v.Target.send(ctx, url, events)
+		v.active.Add(-1)
 		release()
 		if err == nil {
 			return replies, nil

@@ -14,12 +14,14 @@ import (
 // It implements the interface the runtimes use to announce replicas and
 // drain them.
 type Pool struct {
-	// Wake, if set, is called (outside the pool's lock, once per waiting
-	// request) when a request has to wait because the function has no
-	// ready replica: the scaler uses it to wake the function at once.
-	// (Waiting for a busy replica is seen by the scaler's regular
-	// evaluation.)
+	// Wake, if set, is called (outside the pool's lock) when a request has
+	// to wait: at once for each request that finds the function with no
+	// ready replica, and at most every WakeInterval while requests wait for
+	// busy replicas. The scaler uses it to act without waiting for its tick.
 	Wake func(fn string)
+	// WakeInterval bounds how often waits for busy replicas call Wake.
+	// Default 100ms.
+	WakeInterval time.Duration
 	// ColdStart, if set, is told how long a cold function took from the
 	// first request that found it with no ready replica to that request's
 	// reply (the release of its slot). It is called outside the pool's lock.
@@ -40,6 +42,7 @@ type replicaSet struct {
 	idle        chan struct{}       // closed and replaced when a withdrawn replica may have gone idle
 	inflight    int
 	completed   uint64    // slots released, for the processing rate
+	lastWake    time.Time // when a wait for busy replicas last called Wake
 	coldSince   time.Time // when a request found no ready replica; zero when warm
 	coldWaiter  *waiter   // the request that found it cold, until it is served or leaves
 	coldLease   *lease    // that request's slot, until it replies
@@ -72,6 +75,13 @@ func (p *Pool) set(fn string) *replicaSet {
 		p.fns[fn] = s
 	}
 	return s
+}
+
+func (p *Pool) wakeInterval() time.Duration {
+	if p.WakeInterval > 0 {
+		return p.WakeInterval
+	}
+	return 100 * time.Millisecond
 }
 
 func (p *Pool) now() time.Time {
@@ -153,12 +163,17 @@ func (p *Pool) Acquire(ctx context.Context, fn string) (string, func(), error) {
 	}
 	w := &waiter{got: make(chan *lease, 1)}
 	s.queue = append(s.queue, w)
+	now := p.now()
 	cold := len(s.ready) == 0
 	if cold && s.coldSince.IsZero() {
-		s.coldSince, s.coldWaiter = p.now(), w
+		s.coldSince, s.coldWaiter = now, w
+	}
+	wake := cold || now.Sub(s.lastWake) >= p.wakeInterval()
+	if wake && !cold {
+		s.lastWake = now
 	}
 	p.mu.Unlock()
-	if cold && p.Wake != nil {
+	if wake && p.Wake != nil {
 		p.Wake(fn)
 	}
 	select {

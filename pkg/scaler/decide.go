@@ -12,8 +12,10 @@ type Observation struct {
 	// buffer's pending count (which includes events dispatched and in
 	// flight) or a source's lag. Negative values count as 0.
 	Backlog int64
-	// InFlight is the number of requests being processed now: synchronous
-	// invokes plus dispatched events.
+	// InFlight is the number of synchronous requests being processed now.
+	// Buffered events in flight are not counted here: they are in Backlog.
+	// (Counting them here too would hold a pipeline-fed function at its
+	// current size, since its dispatcher keeps every slot busy.)
 	InFlight int
 	// Waiting is the number of synchronous requests the activator holds
 	// until a replica can take them.

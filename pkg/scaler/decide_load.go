@@ -30,14 +30,9 @@ type demand struct {
 // recommend returns the replicas o's load calls for under s: 0 with nothing
 // pending, else at least 1.
 //
-// The load is max(Backlog, InFlight) + Waiting. For buffered events Backlog
-// already counts the ones in flight (the buffer's pending count includes
-// dispatched, unacked events), so adding InFlight would count them twice;
-// synchronous invokes never enter the buffer, so for a sync-only function
-// InFlight is the only measure of them. Taking the larger of the two is exact
-// for either kind alone and never over-counts a mix; it can under-count a
-// mix of sync and buffered work, which the concurrency term below covers.
-// Waiting requests are in neither, so they are added.
+// The load is Backlog + InFlight + Waiting: buffered events (waiting or in
+// flight), synchronous requests being served, and synchronous requests held
+// for a replica. The three never overlap.
 //
 // One replica carries Rate × TargetSeconds events when TargetSeconds is set
 // and the rate is known, else TargetBacklog. With ContainerConcurrency set,
@@ -45,7 +40,8 @@ type demand struct {
 // waiting request a slot.
 func recommend(s Spec, o Observation) demand {
 	inFlight, waiting := int64(max(o.InFlight, 0)), int64(max(o.Waiting, 0))
-	load := max(o.Backlog, inFlight, 0)
+	load := max(o.Backlog, 0)
+	load = min(load, math.MaxInt64-inFlight) + inFlight
 	load = min(load, math.MaxInt64-waiting) + waiting
 
 	d := demand{load: load, perReplica: float64(s.TargetBacklog)}

@@ -189,10 +189,10 @@ func TestDecideScaleUpAndBounds(t *testing.T) {
 			{0, Observation{InFlight: 25, Waiting: 5}, 3, nil},
 		},
 	}, {
-		name: "buffered in-flight events are inside the backlog, not added to it",
+		name: "synchronous requests in flight add to the buffered backlog",
 		spec: testSpec(),
 		steps: []step{
-			{0, Observation{Backlog: 30, InFlight: 8}, 3, nil},
+			{0, Observation{Backlog: 30, InFlight: 8}, 4, nil},
 		},
 	}, {
 		name: "container concurrency gives every in-flight and waiting request a slot",

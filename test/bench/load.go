@@ -89,9 +89,9 @@ func forward(ctx context.Context, c *http.Client, url string, h http.Header, bod
 
 // stats summarises latency samples.
 type stats struct {
-	n        int
-	p50, p99 time.Duration
-	max      time.Duration
+	n             int
+	p50, p95, p99 time.Duration
+	max           time.Duration
 }
 
 func summarize(samples []time.Duration) stats {
@@ -99,7 +99,7 @@ func summarize(samples []time.Duration) stats {
 		return stats{}
 	}
 	slices.Sort(samples)
-	return stats{n: len(samples), p50: percentile(samples, 0.50), p99: percentile(samples, 0.99), max: samples[len(samples)-1]}
+	return stats{n: len(samples), p50: percentile(samples, 0.50), p95: percentile(samples, 0.95), p99: percentile(samples, 0.99), max: samples[len(samples)-1]}
 }
 
 // percentile is the nearest-rank percentile of sorted samples.

@@ -6,7 +6,11 @@
 //  2. a pipeline http → fn → fn → sink (events/s, end-to-end latency) against
 //     the client calling the same two functions and the sink itself;
 //  3. the latency one synchronous invoke through the router adds over
-//     calling the function directly.
+//     calling the function directly;
+//  4. cold start: a function at zero woken by one synchronous invoke (and
+//     25 woken at once), against the bare start of the same binary;
+//  5. how fast the scaler reacts to a 10× backlog jump;
+//  6. the router's overhead on a slow (100 ms) function at a fixed rate.
 //
 // It builds cmd/freshet and its helper programs into a temporary directory,
 // runs each `freshet dev` as its own process on a free port and a fresh data
@@ -33,6 +37,10 @@ type options struct {
 	window   int
 	rate     float64
 	requests int
+	wakeups  int
+	rounds   int
+	jumps    int
+	slowRate float64
 	out      string
 	only     string
 	settle   time.Duration
@@ -48,12 +56,16 @@ func main() {
 	flag.IntVar(&o.window, "window", 512, "benchmark 2: most events inside the pipeline at once during the throughput run")
 	flag.Float64Var(&o.rate, "rate", 0, "benchmark 2: events/s of the fixed-rate latency run (0: half the measured Freshet throughput)")
 	flag.IntVar(&o.requests, "requests", 5000, "benchmark 3: measured requests per target")
+	flag.IntVar(&o.wakeups, "wakeups", 100, "benchmark 4: single cold starts measured (and bare starts of the floor)")
+	flag.IntVar(&o.rounds, "rounds", 4, "benchmark 4: rounds of 25 functions woken at once")
+	flag.IntVar(&o.jumps, "jumps", 4, "benchmark 5: backlog jumps measured (spread over the scaler's tick)")
+	flag.Float64Var(&o.slowRate, "slowrate", 1000, "benchmark 6: requests/s of the fixed-rate invoke of the 100 ms function")
 	flag.StringVar(&o.out, "o", "", "also write the results as markdown to this file")
-	flag.StringVar(&o.only, "only", "", "run only these benchmarks (comma-separated: ingest,pipeline,invoke)")
+	flag.StringVar(&o.only, "only", "", "run only these benchmarks (comma-separated: ingest,pipeline,invoke,coldstart,reaction,slowinvoke)")
 	flag.DurationVar(&o.settle, "settle", 30*time.Second, "before each benchmark, wait up to this long for other processes to leave the CPUs idle")
 	flag.Parse()
-	if o.senders < 1 || o.size < 16 || o.window < 1 || o.requests < 1 || o.duration <= 0 || o.paced <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: -senders, -window, -requests must be ≥ 1, -size ≥ 16, durations > 0")
+	if o.senders < 1 || o.size < 16 || o.window < 1 || o.requests < 1 || o.wakeups < 1 || o.rounds < 1 || o.jumps < 1 || o.slowRate <= 0 || o.duration <= 0 || o.paced <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -senders, -window, -requests, -wakeups, -rounds, -jumps must be ≥ 1, -size ≥ 16, -slowrate and durations > 0")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -101,7 +113,10 @@ func run(o options) error {
 	benches := []struct {
 		name string
 		fn   func(options, bins, string, *report) error
-	}{{"ingest", benchIngest}, {"pipeline", benchPipeline}, {"invoke", benchInvoke}}
+	}{
+		{"ingest", benchIngest}, {"pipeline", benchPipeline}, {"invoke", benchInvoke},
+		{"coldstart", benchColdStart}, {"reaction", benchReaction}, {"slowinvoke", benchSlowInvoke},
+	}
 	for _, bn := range benches {
 		if !want(bn.name) {
 			continue
@@ -156,11 +171,26 @@ func machine(o options) []string {
 	if out, err := exec.Command("uname", "-r").Output(); err == nil {
 		kernel = strings.TrimSpace(string(out))
 	}
+	code := "unknown"
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		code = "commit " + strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+			var dirty []string
+			for _, l := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
+				if len(l) > 3 && !strings.HasPrefix(l[3:], "test/bench/") && !strings.HasPrefix(l[3:], "docs/") {
+					dirty = append(dirty, l[3:])
+				}
+			}
+			if len(dirty) > 0 {
+				code += " with uncommitted changes to " + strings.Join(dirty, ", ")
+			}
+		}
+	}
 	return []string{
-		fmt.Sprintf("Date: %s", time.Now().UTC().Format("2006-01-02 15:04 MST")),
+		fmt.Sprintf("Date: %s. Code: %s.", time.Now().UTC().Format("2006-01-02 15:04 MST"), code),
 		fmt.Sprintf("Machine: %d CPUs (%s), %s/%s, Linux %s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, kernel, runtime.Version()),
 		fmt.Sprintf("**All processes share these %d cores**: the load generator (this program, which is also benchmark 2's sink), freshet dev and the function processes. Every figure, baseline included, is lower than it would be with the load generator on another machine.", runtime.NumCPU()),
-		fmt.Sprintf("Settings: -duration %v -warmup %v -senders %d -size %d -window %d -paced %v -requests %d", o.duration, o.warmup, o.senders, o.size, o.window, o.paced, o.requests),
+		fmt.Sprintf("Settings: -duration %v -warmup %v -senders %d -size %d -window %d -paced %v -requests %d -wakeups %d -rounds %d -jumps %d -slowrate %g", o.duration, o.warmup, o.senders, o.size, o.window, o.paced, o.requests, o.wakeups, o.rounds, o.jumps, o.slowRate),
 	}
 }
 

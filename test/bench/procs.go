@@ -128,7 +128,11 @@ func startFreshet(b bins, dir, name, yamlPath string) (*proc, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, name+"-data")
-	args := []string{"dev", "--addr", addr, "--data-dir", data, "--grace", "10s", "--log-level", "warn", "-f", yamlPath}
+	level := "warn"
+	if l := os.Getenv("BENCH_FRESHET_LOG_LEVEL"); l != "" {
+		level = l // e.g. info: freshet's scale decisions in its log
+	}
+	args := []string{"dev", "--addr", addr, "--data-dir", data, "--grace", "10s", "--log-level", level, "-f", yamlPath}
 	p, err := startProc("freshet dev ("+name+")", b.freshet, args, nil, "http://"+addr, "/readyz", filepath.Join(dir, name+".log"))
 	if err == nil {
 		logf("%s: pid %d, %s", p.name, p.pid(), p.base)
@@ -252,9 +256,11 @@ var clockTicks = func() float64 {
 
 // cpuWatch measures how many cores groups of processes used over a window.
 type cpuWatch struct {
-	groups []cpuGroup
-	start  []int64
-	t0     time.Time
+	groups  []cpuGroup
+	start   []int64
+	t0      time.Time
+	acc     []int64 // windows closed by pause
+	accSecs float64
 }
 
 type cpuGroup struct {
@@ -326,16 +332,47 @@ func (w *cpuWatch) end() string {
 		return ""
 	}
 	now := w.ticks()
-	secs := time.Since(w.t0).Seconds()
+	used := make([]int64, len(now))
+	for i := range now {
+		used[i] = now[i] - w.start[i]
+	}
+	w.start = nil
+	return w.format(used, time.Since(w.t0).Seconds())
+}
+
+// pause ends a window like end, but adds it to the windows before it;
+// total reports them all.
+func (w *cpuWatch) pause() {
+	if w == nil || w.start == nil {
+		return
+	}
+	now := w.ticks()
+	if w.acc == nil {
+		w.acc = make([]int64, len(now))
+	}
+	for i := range now {
+		w.acc[i] += now[i] - w.start[i]
+	}
+	w.accSecs += time.Since(w.t0).Seconds()
+	w.start = nil
+}
+
+// total is end's report over every window closed by pause.
+func (w *cpuWatch) total() string {
+	if w == nil || w.acc == nil {
+		return ""
+	}
+	return w.format(w.acc, w.accSecs)
+}
+
+func (w *cpuWatch) format(used []int64, secs float64) string {
 	parts := make([]string, 0, len(w.groups)+1)
-	other := now[len(w.groups)] - w.start[len(w.groups)]
+	other := used[len(w.groups)]
 	for i, g := range w.groups {
-		used := now[i] - w.start[i]
-		other -= used
-		parts = append(parts, fmt.Sprintf("%s %.2f", g.name, float64(used)/clockTicks/secs))
+		other -= used[i]
+		parts = append(parts, fmt.Sprintf("%s %.2f", g.name, float64(used[i])/clockTicks/secs))
 	}
 	parts = append(parts, fmt.Sprintf("everything else on the machine %.2f", float64(max(other, 0))/clockTicks/secs))
-	w.start = nil
 	return strings.Join(parts, ", ")
 }
 
