@@ -3,19 +3,27 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 30m
 
-.PHONY: build test unit lint verify-codegen codegen bench clean
+.PHONY: build test unit lint verify-codegen codegen bench clean test-binaries
 
 ## build: compile every command into bin/
 build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## test: everything CI runs: lint, generated-code check, all tests with -race
+## (etcd, kube-apiserver and kubectl for the API-server tests are built from
+## the Go module proxy once and cached; see hack/test-binaries.sh)
 test: lint verify-codegen
-	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	assets="$$(hack/test-binaries.sh)" && \
+	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
 
 ## unit: tests without the lint steps
 unit:
-	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	assets="$$(hack/test-binaries.sh)" && \
+	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+
+## test-binaries: build (once, cached) etcd, kube-apiserver and kubectl
+test-binaries:
+	@hack/test-binaries.sh >/dev/null
 
 ## lint: go vet and gofmt
 lint:

@@ -1,0 +1,11 @@
+//go:build tools
+
+// Package tools pins the control-plane commands built by
+// hack/test-binaries.sh; nothing imports it.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
