@@ -65,8 +65,13 @@ type VertexStatus struct {
 	Replicas int32 `json:"replicas,omitempty"`
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Backlog is the number of events in the vertex's buffer, as the
+	// activator last observed it at BacklogTime.
 	// +optional
 	Backlog int64 `json:"backlog,omitempty"`
+	// BacklogTime is when Backlog was observed.
+	// +optional
+	BacklogTime *metav1.Time `json:"backlogTime,omitempty"`
 	// Selector selects the vertex's pods, for the scale subresource.
 	// +optional
 	Selector string `json:"selector,omitempty"`
