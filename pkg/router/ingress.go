@@ -77,6 +77,23 @@ func writeError(w http.ResponseWriter, code int, body errorBody) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// admit answers 404 for an unknown target and 503 while draining, then
+// reads the request's events; it returns false when it has answered.
+func (in *Ingress) admit(w http.ResponseWriter, r *http.Request, found bool, notFound string) ([]*cloudevent.Event, bool) {
+	if !found {
+		in.Metrics.reject("404")
+		writeError(w, http.StatusNotFound, errorBody{Error: notFound})
+		return nil, false
+	}
+	if in.draining.Load() {
+		in.Metrics.reject("503")
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "router is shutting down"})
+		return nil, false
+	}
+	return in.readEvents(w, r)
+}
+
 // readEvents parses and validates the request's events (ReadRequest
 // validates them), answering the error itself when it returns false.
 func (in *Ingress) readEvents(w http.ResponseWriter, r *http.Request) ([]*cloudevent.Event, bool) {
@@ -107,19 +124,8 @@ func (in *Ingress) readEvents(w http.ResponseWriter, r *http.Request) ([]*cloude
 // and answers 202 only once all of them are durable.
 func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("namespace") + "/" + r.PathValue("pipeline") + "/" + r.PathValue("vertex")
-	routes, ok := in.Sources[key]
-	if !ok {
-		in.Metrics.reject("404")
-		writeError(w, http.StatusNotFound, errorBody{Error: "no HTTP source vertex " + key})
-		return
-	}
-	if in.draining.Load() {
-		in.Metrics.reject("503")
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "router is shutting down"})
-		return
-	}
-	events, ok := in.readEvents(w, r)
+	routes, found := in.Sources[key]
+	events, ok := in.admit(w, r, found, "no HTTP source vertex "+key)
 	if !ok {
 		return
 	}

@@ -118,19 +118,8 @@ func (v *Invoker) Invoke(ctx context.Context, events []*cloudevent.Event) ([]*cl
 
 func (in *Ingress) invoke(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("namespace") + "/" + r.PathValue("function")
-	inv, ok := in.Functions[key]
-	if !ok {
-		in.Metrics.reject("404")
-		writeError(w, http.StatusNotFound, errorBody{Error: "no Function " + key})
-		return
-	}
-	if in.draining.Load() {
-		in.Metrics.reject("503")
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "router is shutting down"})
-		return
-	}
-	events, ok := in.readEvents(w, r)
+	inv, found := in.Functions[key]
+	events, ok := in.admit(w, r, found, "no Function "+key)
 	if !ok {
 		return
 	}
