@@ -21,6 +21,20 @@ type Reconciler struct {
 	ActivatorURL string
 }
 
+// What the Function reconciler does with the API, for the generated
+// ClusterRole (config/rbac/role.yaml): it reads Functions and writes their
+// status; it creates and updates each Function's Deployment and Service and
+// watches them (it never deletes them: the garbage collector does, through
+// their owner reference). Setting blockOwnerDeletion on that owner reference
+// needs update on functions/finalizers where the OwnerReferencesPermission-
+// Enforcement admission plugin is on.
+//
+// +kubebuilder:rbac:groups=freshet.dev,resources=functions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=freshet.dev,resources=functions/status,verbs=update
+// +kubebuilder:rbac:groups=freshet.dev,resources=functions/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update
+
 // SetupWithManager registers the reconciler: it watches Functions and the
 // Deployments and Services they own.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {

@@ -45,7 +45,7 @@ func (r *Reconciler) reconcile(ctx context.Context, fn *v1alpha1.Function) error
 	spec.SetDefaults()
 	if errs := fn.Validate(); len(errs) > 0 {
 		// A bad spec will not get better by retrying: say so and stop.
-		markInvalid(st, fn.Generation, errs.ToAggregate().Error())
+		workload.SetReady(&st.Conditions, fn.Generation, false, workload.ReasonInvalidSpec, errs.ToAggregate().Error())
 		log.FromContext(ctx).Info("invalid spec", "error", errs.ToAggregate())
 		return nil
 	}
@@ -54,34 +54,23 @@ func (r *Reconciler) reconcile(ctx context.Context, fn *v1alpha1.Function) error
 		Namespace: fn.Namespace,
 		Owner:     ownerReference(fn),
 		Spec:      spec,
-		Replicas:  Replicas(spec),
+		Replicas:  workload.Replicas(&spec.Scale, spec.Replicas),
 	}
 	dep, err := workload.ApplyDeployment(ctx, r.Client, workload.MakeDeployment(w))
 	if err != nil {
-		markFailed(st, fn.Generation, ReasonDeploymentFailed, err.Error())
+		workload.SetReady(&st.Conditions, fn.Generation, false, workload.ReasonDeploymentFailed, err.Error())
 		return err
 	}
 	if _, err := workload.ApplyService(ctx, r.Client, workload.MakeService(w)); err != nil {
-		markFailed(st, fn.Generation, ReasonServiceFailed, err.Error())
+		workload.SetReady(&st.Conditions, fn.Generation, false, workload.ReasonServiceFailed, err.Error())
 		return err
 	}
 	st.Replicas = dep.Status.Replicas
 	st.ReadyReplicas = dep.Status.ReadyReplicas
 	st.Selector = labels.SelectorFromSet(w.Selector()).String()
 	st.Address = &v1alpha1.Addressable{URL: r.ActivatorURL + "/functions/" + fn.Namespace + "/" + fn.Name}
-	markDeployment(st, fn.Generation, dep)
+	workload.SetDeploymentReady(&st.Conditions, fn.Generation, dep)
 	return nil
-}
-
-// Replicas is what the Deployment runs: the scaler's decision (spec.replicas,
-// written through the scale subresource) kept within [min, max], or min
-// before the scaler has decided.
-func Replicas(spec *v1alpha1.FunctionSpec) int32 {
-	lo, hi := *spec.Scale.Min, *spec.Scale.Max
-	if spec.Replicas == nil {
-		return lo
-	}
-	return min(max(*spec.Replicas, lo), hi)
 }
 
 func ownerReference(fn *v1alpha1.Function) metav1.OwnerReference {

@@ -1,4 +1,4 @@
-package function
+package workload
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
@@ -9,7 +9,7 @@ import (
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 )
 
-// Reasons of the Ready condition.
+// Reasons of the Ready condition of objects that run a workload.
 const (
 	ReasonReady            = "Ready"
 	ReasonInvalidSpec      = "InvalidSpec"
@@ -19,38 +19,31 @@ const (
 	ReasonReplicaFailure   = "ReplicaFailure"
 )
 
-func setReady(st *v1alpha1.FunctionStatus, gen int64, ok bool, reason, msg string) {
+// SetReady sets the Ready condition in conds.
+func SetReady(conds *[]metav1.Condition, gen int64, ok bool, reason, msg string) {
 	status := metav1.ConditionFalse
 	if ok {
 		status = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+	meta.SetStatusCondition(conds, metav1.Condition{
 		Type: v1alpha1.ConditionReady, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen,
 	})
 }
 
-func markInvalid(st *v1alpha1.FunctionStatus, gen int64, msg string) {
-	setReady(st, gen, false, ReasonInvalidSpec, msg)
-}
-
-func markFailed(st *v1alpha1.FunctionStatus, gen int64, reason, msg string) {
-	setReady(st, gen, false, reason, msg)
-}
-
-// markDeployment reads the Deployment's health. A Function at zero
-// replicas is Ready: the activator wakes it on the first request. It is not
-// Ready while its Deployment reports a failure (pods that cannot be
+// SetDeploymentReady sets Ready from the Deployment's health. A workload at
+// zero replicas (scaled to zero, or paused) is Ready: the activator wakes it.
+// It is not Ready while its Deployment reports a failure (pods that cannot be
 // created, or a rollout past its deadline).
-func markDeployment(st *v1alpha1.FunctionStatus, gen int64, dep *appsv1.Deployment) {
+func SetDeploymentReady(conds *[]metav1.Condition, gen int64, dep *appsv1.Deployment) {
 	for _, c := range dep.Status.Conditions {
 		switch {
 		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
-			setReady(st, gen, false, ReasonReplicaFailure, c.Message)
+			SetReady(conds, gen, false, ReasonReplicaFailure, c.Message)
 			return
 		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse:
-			setReady(st, gen, false, ReasonProgressing, c.Message)
+			SetReady(conds, gen, false, ReasonProgressing, c.Message)
 			return
 		}
 	}
-	setReady(st, gen, true, ReasonReady, "")
+	SetReady(conds, gen, true, ReasonReady, "")
 }

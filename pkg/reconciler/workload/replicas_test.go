@@ -1,9 +1,7 @@
-package function
+package workload
 
 import (
 	"testing"
-
-	"k8s.io/utils/ptr"
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 )
@@ -16,16 +14,16 @@ func TestReplicas(t *testing.T) {
 		want     int32
 	}{
 		{"before the scaler decides: min", 1, 4, nil, 1},
-		{"scaled to zero", 0, 4, ptr.To[int32](0), 0},
-		{"the scaler's decision", 0, 4, ptr.To[int32](3), 3},
-		{"above max: max", 0, 4, ptr.To[int32](9), 4},
-		{"below min: min", 2, 4, ptr.To[int32](0), 2},
+		{"scaled to zero", 0, 4, ptr[int32](0), 0},
+		{"the scaler's decision", 0, 4, ptr[int32](3), 3},
+		{"above max: max", 0, 4, ptr[int32](9), 4},
+		{"below min: min", 2, 4, ptr[int32](0), 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &v1alpha1.FunctionSpec{Replicas: tc.scaler, Scale: v1alpha1.Scale{Min: &tc.min, Max: &tc.max}}
+			s := v1alpha1.Scale{Min: &tc.min, Max: &tc.max}
 			s.SetDefaults()
-			if got := Replicas(s); got != tc.want {
+			if got := Replicas(&s, tc.scaler); got != tc.want {
 				t.Fatalf("Replicas = %d, want %d", got, tc.want)
 			}
 		})
