@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Fails when generated code (deepcopy, CRDs) is not up to date with pkg/apis.
+# Fails when generated code (deepcopy, CRDs, the controller's ClusterRole) is
+# not up to date with pkg/apis and the RBAC markers in pkg/reconciler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -r pkg/apis "$tmp/apis"
-mkdir -p config/crd/bases && cp -r config/crd/bases "$tmp/crds"
+mkdir -p config/crd/bases config/rbac
+cp -r config/crd/bases "$tmp/crds"
+cp -r config/rbac "$tmp/rbac"
 hack/update-codegen.sh
-if ! diff -r "$tmp/apis" pkg/apis >/dev/null || ! diff -r "$tmp/crds" config/crd/bases >/dev/null; then
+stale=0
+for pair in "$tmp/apis:pkg/apis" "$tmp/crds:config/crd/bases" "$tmp/rbac:config/rbac"; do
+  if ! diff -r "${pair%%:*}" "${pair#*:}" >/dev/null; then
+    stale=1
+    diff -r "${pair%%:*}" "${pair#*:}" || true
+  fi
+done
+if [ "$stale" -ne 0 ]; then
   echo "generated code is out of date: run hack/update-codegen.sh and commit the result" >&2
-  diff -r "$tmp/apis" pkg/apis || true
-  diff -r "$tmp/crds" config/crd/bases || true
   exit 1
 fi
 echo "generated code is up to date"

@@ -2,8 +2,11 @@ package v1alpha1
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
+	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -82,7 +85,7 @@ func validatePipelineVertices(pipeline string, vertices []PipelineVertex, kinds 
 			errs = append(errs, validateFunctionVertex(v.Function, vp.Child("function"), scope)...)
 		}
 		if v.Sink != nil {
-			errs = append(errs, validateSink(v.Sink, vp.Child("sink"), scope)...)
+			errs = append(errs, validatePipelineSink(v.Sink, vp.Child("sink"), scope)...)
 		}
 	}
 	return errs
@@ -117,22 +120,82 @@ func validateFunctionVertex(f *FunctionVertex, path *field.Path, scope *pipeline
 	return errs
 }
 
+// validateSink checks a sink as a Vertex carries it: an http sink's
+// destination is the absolute URL the Pipeline controller resolved, never a
+// ref.
 func validateSink(s *Sink, path *field.Path, scope *pipelineScope) field.ErrorList {
-	errs := exactlyOne(path, []string{"log", "http"}, []bool{s.Log != nil, s.HTTP != nil})
+	errs := validateSinkKindAndDelivery(s, path, scope)
 	if s.HTTP != nil {
 		hp := path.Child("http")
-		switch {
-		case s.HTTP.Ref != nil:
-			errs = append(errs, field.Forbidden(hp.Child("ref"),
-				"ref is not supported for sinks yet; use uri with an absolute http or https URL"))
-		case s.HTTP.URI == "":
-			errs = append(errs, field.Required(hp.Child("uri"), "an absolute http or https URL is required"))
-		default:
-			errs = append(errs, validateAbsoluteHTTP(s.HTTP.URI, hp.Child("uri"))...)
+		if s.HTTP.Ref != nil {
+			return append(errs, field.Forbidden(hp.Child("ref"),
+				"a Vertex's http sink takes the resolved absolute uri; the Pipeline controller resolves a ref"))
 		}
+		errs = append(errs, validateSinkURI(s.HTTP.URI, hp.Child("uri"))...)
 	}
+	return errs
+}
+
+// validatePipelineSink checks a sink of a Pipeline, whose http destination
+// may also be a ref to an Addressable (see validateSinkRef).
+func validatePipelineSink(s *Sink, path *field.Path, scope *pipelineScope) field.ErrorList {
+	errs := validateSinkKindAndDelivery(s, path, scope)
+	if s.HTTP != nil {
+		hp := path.Child("http")
+		if s.HTTP.Ref != nil {
+			return append(errs, validateSinkRef(s.HTTP, hp)...)
+		}
+		errs = append(errs, validateSinkURI(s.HTTP.URI, hp.Child("uri"))...)
+	}
+	return errs
+}
+
+func validateSinkKindAndDelivery(s *Sink, path *field.Path, scope *pipelineScope) field.ErrorList {
+	errs := exactlyOne(path, []string{"log", "http"}, []bool{s.Log != nil, s.HTTP != nil})
 	if s.Delivery != nil {
 		errs = append(errs, validateDelivery(s.Delivery, path.Child("delivery"), scope)...)
+	}
+	return errs
+}
+
+func validateSinkURI(uri string, path *field.Path) field.ErrorList {
+	if uri == "" {
+		return field.ErrorList{field.Required(path, "an absolute http or https URL is required")}
+	}
+	return validateAbsoluteHTTP(uri, path)
+}
+
+// validateSinkRef checks an http sink destination given by reference, as
+// Knative's Destination: the ref names an Addressable (any object whose
+// status.address.url says where it takes events) by apiVersion, kind and
+// name, in the pipeline's namespace unless it names another; a uri beside it
+// is relative to that address, so it must not be absolute.
+func validateSinkRef(d *Destination, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	ref := path.Child("ref")
+	if d.Ref.APIVersion == "" {
+		errs = append(errs, field.Required(ref.Child("apiVersion"), "the apiVersion of the referenced object, such as serving.knative.dev/v1"))
+	} else if _, err := schema.ParseGroupVersion(d.Ref.APIVersion); err != nil {
+		errs = append(errs, field.Invalid(ref.Child("apiVersion"), d.Ref.APIVersion, err.Error()))
+	}
+	if d.Ref.Kind == "" {
+		errs = append(errs, field.Required(ref.Child("kind"), ""))
+	}
+	if d.Ref.Name == "" {
+		errs = append(errs, field.Required(ref.Child("name"), ""))
+	} else if msgs := validation.IsDNS1123Subdomain(d.Ref.Name); len(msgs) > 0 {
+		errs = append(errs, field.Invalid(ref.Child("name"), d.Ref.Name, strings.Join(msgs, "; ")))
+	}
+	if d.Ref.Namespace != "" {
+		errs = append(errs, validateName(d.Ref.Namespace, ref.Child("namespace"))...)
+	}
+	if d.URI != "" {
+		if u, err := url.Parse(d.URI); err != nil {
+			errs = append(errs, field.Invalid(path.Child("uri"), d.URI, err.Error()))
+		} else if u.IsAbs() || u.Host != "" {
+			errs = append(errs, field.Invalid(path.Child("uri"), d.URI,
+				"with a ref, uri is a path relative to the ref's address and must not be an absolute URL"))
+		}
 	}
 	return errs
 }

@@ -41,6 +41,10 @@ func deadLetterRef(name string) *Destination {
 	return &Destination{Ref: &KReference{Kind: KindVertex, Name: name}}
 }
 
+func sinkRef(apiVersion, kind, name, namespace string) *Destination {
+	return &Destination{Ref: &KReference{APIVersion: apiVersion, Kind: kind, Name: name, Namespace: namespace}}
+}
+
 func TestPipelineValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -89,8 +93,30 @@ func TestPipelineValidate(t *testing.T) {
 		}, []fieldErr{forbidden("spec.vertices[2].sink.http")}},
 		{"http sink", func(p *Pipeline) { p.Spec.Vertices[2].Sink = &Sink{HTTP: &Destination{URI: "https://x.example/y"}} }, nil},
 		{"http sink ref", func(p *Pipeline) {
-			p.Spec.Vertices[2].Sink = &Sink{HTTP: &Destination{Ref: &KReference{Kind: "Service", Name: "x"}}}
-		}, []fieldErr{forbidden("spec.vertices[2].sink.http.ref")}},
+			p.Spec.Vertices[2].Sink = &Sink{HTTP: sinkRef("serving.knative.dev/v1", "Service", "scorer.v2", "")}
+		}, nil},
+		{"http sink ref in another namespace with a relative uri", func(p *Pipeline) {
+			d := sinkRef("freshet.dev/v1alpha1", "Function", "store", "ml")
+			d.URI = "/events"
+			p.Spec.Vertices[2].Sink = &Sink{HTTP: d}
+		}, nil},
+		{"http sink ref without apiVersion, kind or name", func(p *Pipeline) {
+			p.Spec.Vertices[2].Sink = &Sink{HTTP: &Destination{Ref: &KReference{}}}
+		}, []fieldErr{
+			required("spec.vertices[2].sink.http.ref.apiVersion"), required("spec.vertices[2].sink.http.ref.kind"),
+			required("spec.vertices[2].sink.http.ref.name"),
+		}},
+		{"http sink ref with bad apiVersion, name and namespace", func(p *Pipeline) {
+			p.Spec.Vertices[2].Sink = &Sink{HTTP: sinkRef("a/b/c", "Service", "Scorer", "ML")}
+		}, []fieldErr{
+			invalid("spec.vertices[2].sink.http.ref.apiVersion"), invalid("spec.vertices[2].sink.http.ref.name"),
+			invalid("spec.vertices[2].sink.http.ref.namespace"),
+		}},
+		{"http sink ref with an absolute uri", func(p *Pipeline) {
+			d := sinkRef("v1", "Service", "x", "")
+			d.URI = "http://elsewhere/events"
+			p.Spec.Vertices[2].Sink = &Sink{HTTP: d}
+		}, []fieldErr{invalid("spec.vertices[2].sink.http.uri")}},
 		{"http sink without uri", func(p *Pipeline) { p.Spec.Vertices[2].Sink = &Sink{HTTP: &Destination{}} }, []fieldErr{required("spec.vertices[2].sink.http.uri")}},
 		{"http sink relative uri", func(p *Pipeline) {
 			p.Spec.Vertices[2].Sink = &Sink{HTTP: &Destination{URI: "/events"}}
@@ -190,9 +216,14 @@ func TestPipelineValidateMessages(t *testing.T) {
 		}, `spec.edges[4]: Invalid value: "c -> fn": closes the cycle fn -> b -> c -> fn`},
 		{"unknown edge target", func(p *Pipeline) { p.Spec.Edges[1].To = "nope" },
 			`spec.edges[1].to: Not found: "nope": no vertex of that name in this pipeline`},
-		{"sink ref says not supported yet", func(p *Pipeline) {
+		{"sink ref needs an apiVersion", func(p *Pipeline) {
 			p.Spec.Vertices[2].Sink = &Sink{HTTP: &Destination{Ref: &KReference{Kind: "Service", Name: "x"}}}
-		}, "spec.vertices[2].sink.http.ref: Forbidden: ref is not supported for sinks yet"},
+		}, "spec.vertices[2].sink.http.ref.apiVersion: Required value"},
+		{"sink ref with an absolute uri", func(p *Pipeline) {
+			d := sinkRef("v1", "Service", "x", "")
+			d.URI = "http://elsewhere/events"
+			p.Spec.Vertices[2].Sink = &Sink{HTTP: d}
+		}, "with a ref, uri is a path relative to the ref's address"},
 		{"unconnected function", func(p *Pipeline) { p.Spec.Edges = p.Spec.Edges[:1] },
 			`spec.vertices[1]: Required value: function vertex "fn" has no outgoing edge`},
 		{"two kinds", func(p *Pipeline) { p.Spec.Vertices[1].Source = &Source{HTTP: &HTTPSource{}} },

@@ -12,15 +12,19 @@ import (
 // MakeVertices builds one Vertex per vertex of p, in declaration order, each
 // self-contained: named by VertexName, in p's namespace, labelled with the
 // pipeline and vertex names, controlled by p (its UID may be empty under
-// freshet dev), with a defaulted copy of its function spec, source or sink,
+// freshet dev), with a defaulted copy of its function spec (without the
+// Function's own spec.replicas, which its scaler sets), source or sink,
 // its outgoing edges and p's lifecycle.
 //
 // functions holds the Functions of p's namespace by name; a function vertex
 // given by reference gets a deep copy of the named Function's spec. p should
-// be valid; neither p nor functions is modified. The error, when a
-// referenced Function is missing, wraps a field.ErrorList aggregate
-// (k8s.io/apimachinery/pkg/util/errors.Aggregate) with one NotFound error per
-// missing reference, at spec.vertices[i].function.ref.name.
+// be valid; neither p nor functions is modified.
+//
+// An http sink given by ref must have been resolved to its URL first (see
+// ResolveSinks): a Vertex carries no ref. The error wraps a field.ErrorList
+// aggregate (k8s.io/apimachinery/pkg/util/errors.Aggregate) with one NotFound
+// error per missing Function, at spec.vertices[i].function.ref.name, and one
+// Forbidden error per unresolved sink ref, at spec.vertices[i].sink.http.ref.
 func MakeVertices(p *v1alpha1.Pipeline, functions map[string]*v1alpha1.Function) ([]*v1alpha1.Vertex, error) {
 	p = p.DeepCopy()
 	p.SetDefaults()
@@ -28,6 +32,10 @@ func MakeVertices(p *v1alpha1.Pipeline, functions map[string]*v1alpha1.Function)
 	vertices := make([]*v1alpha1.Vertex, 0, len(p.Spec.Vertices))
 	for i := range p.Spec.Vertices {
 		v := makeVertex(p, &p.Spec.Vertices[i])
+		if sink := p.Spec.Vertices[i].Sink; sink != nil && sink.HTTP != nil && sink.HTTP.Ref != nil {
+			errs = append(errs, unresolvedSink(i))
+			continue
+		}
 		if ref := p.Spec.Vertices[i].Function; ref != nil && ref.Ref != nil {
 			f, ok := functions[ref.Ref.Name]
 			if !ok || f == nil {
@@ -36,6 +44,9 @@ func MakeVertices(p *v1alpha1.Pipeline, functions map[string]*v1alpha1.Function)
 			}
 			spec := f.Spec.DeepCopy()
 			spec.SetDefaults()
+			// The scaler's replicas for the Function itself; a Vertex is
+			// scaled through its own spec.replicas.
+			spec.Replicas = nil
 			v.Spec.Function, v.Spec.FunctionName = spec, ref.Ref.Name
 		}
 		vertices = append(vertices, v)
@@ -104,4 +115,10 @@ func missingFunction(namespace, name string, i int) *field.Error {
 	err := field.NotFound(path, name)
 	err.Detail = fmt.Sprintf("no Function %q in namespace %q", name, namespace)
 	return err
+}
+
+func unresolvedSink(i int) *field.Error {
+	path := field.NewPath("spec", "vertices").Index(i).Child("sink", "http", "ref")
+	return field.Forbidden(path, "a sink given by ref needs its URL resolved before its Vertex is built; "+
+		"freshet dev cannot resolve refs, so give an absolute uri instead")
 }

@@ -262,3 +262,23 @@ func deepCopyFunctions(in map[string]*v1alpha1.Function) map[string]*v1alpha1.Fu
 	}
 	return out
 }
+
+// TestMakeVerticesLeavesFunctionReplicas: the replicas the scaler set on a
+// referenced Function are the Function's, not the Vertex's.
+func TestMakeVerticesLeavesFunctionReplicas(t *testing.T) {
+	fn := function("echo", "./echo")
+	three := int32(3)
+	fn.Spec.Replicas = &three
+	p := pipeline("demo", withSource("in"), withFunctionRef("fn", "echo"), withLogSink("out"),
+		withEdge("in", "fn", nil), withEdge("fn", "out", nil))
+	got, err := MakeVertices(p, map[string]*v1alpha1.Function{"echo": fn})
+	if err != nil {
+		t.Fatalf("MakeVertices: %v", err)
+	}
+	if r := got[1].Spec.Function.Replicas; r != nil {
+		t.Errorf("vertex function replicas = %d, want unset", *r)
+	}
+	if got[1].Spec.Replicas != nil {
+		t.Errorf("vertex replicas = %d, want unset (the scaler's)", *got[1].Spec.Replicas)
+	}
+}
