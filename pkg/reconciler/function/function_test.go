@@ -10,10 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 	"github.com/freshetproj/freshet/test/envtest"
@@ -27,24 +27,8 @@ const activator = "http://freshet-activator.freshet-system.svc"
 // server until the test ends.
 func startManager(t *testing.T, env *envtest.Env) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  env.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&Reconciler{Client: mgr.GetClient(), ActivatorURL: activator}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
+	env.RunManager(t, env.Config, func(mgr ctrl.Manager) error {
+		return (&Reconciler{Client: mgr.GetClient(), ActivatorURL: activator}).SetupWithManager(mgr)
 	})
 }
 
@@ -108,10 +92,14 @@ func TestFunctionBecomesWorkload(t *testing.T) {
 	})
 
 	// The user changes the image; the scaler asks for 5 replicas (above max 3).
-	got := mustGet(t, env, key)
-	got.Spec.Container.Image = "ghcr.io/example/scorer:2"
-	got.Spec.Replicas = ptr.To[int32](5)
-	if err := env.Client.Update(ctx, got); err != nil {
+	// (The reconciler may write the status meanwhile: retry on conflict.)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := mustGet(t, env, key)
+		got.Spec.Container.Image = "ghcr.io/example/scorer:2"
+		got.Spec.Replicas = ptr.To[int32](5)
+		return env.Client.Update(ctx, got)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the Deployment to follow the spec", func() (bool, string) {

@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +20,7 @@ import (
 // deletion with its Event.
 func TestRBACMarkersSuffice(t *testing.T) {
 	env := envtest.Shared(t)
-	rules := rbacMarkers(t, "controller.go")
+	rules := envtest.RBACMarkers(t, "controller.go")
 	name := "freshet-pipeline-" + strings.ToLower(t.Name())
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	cfg, err := env.UserKubeconfig(kubeconfig, name)
@@ -66,46 +64,4 @@ func TestRBACMarkersSuffice(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitGone("etl", EventDrained)
-}
-
-// rbacMarkers reads the +kubebuilder:rbac markers of a source file as
-// ClusterRole rules.
-func rbacMarkers(t *testing.T, file string) []rbacv1.PolicyRule {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rules []rbacv1.PolicyRule
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		args, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "// +kubebuilder:rbac:")
-		if !ok {
-			continue
-		}
-		var rule rbacv1.PolicyRule
-		for _, kv := range strings.Split(args, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			values := strings.Split(strings.Trim(v, `"`), ";")
-			switch k {
-			case "groups":
-				rule.APIGroups = values
-			case "resources":
-				rule.Resources = values
-			case "verbs":
-				rule.Verbs = values
-			default:
-				t.Fatalf("%s: marker %q: unknown key %q", file, args, k)
-			}
-		}
-		rules = append(rules, rule)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(rules) == 0 {
-		t.Fatalf("%s has no rbac markers", file)
-	}
-	return rules
 }

@@ -110,10 +110,14 @@ func (f *fixture) scale(v *v1alpha1.Vertex, n int32) {
 }
 
 // reportBacklog plays the activator: it writes the backlog it sees now.
+// The reconciler writes the status too, so a conflict is retried, as the
+// activator would.
 func (f *fixture) reportBacklog(v *v1alpha1.Vertex, n int64) error {
-	got := f.get(v)
-	got.Status.Backlog, got.Status.BacklogTime = n, &metav1.Time{Time: time.Now()}
-	return f.env.Client.Status().Update(f.ctx, got)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := f.get(v)
+		got.Status.Backlog, got.Status.BacklogTime = n, &metav1.Time{Time: time.Now()}
+		return f.env.Client.Status().Update(f.ctx, got)
+	})
 }
 
 // waitPhase waits for the phase, with status observed at the current
