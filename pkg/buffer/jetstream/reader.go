@@ -18,10 +18,13 @@ import (
 // to confirm that it took the messages back.
 const drainTimeout = 5 * time.Second
 
-// gatherWait is how long a pull request for the messages already stored
-// stays open. The server delivers those at once and ends the request after
-// gatherWait with a timeout status; a Read waits that long when fewer than
-// it asked for are there. It is also the shortest wait of any Read.
+// gatherWait is the expiry of a pull request for the messages already
+// stored. The request is a no_wait one (see pullNoWait): the server
+// delivers what is stored at once and then ends the request, so a Read
+// does not wait for more than there are. Only when nothing was stored does
+// it stay open, until gatherWait, for the first message (or, at
+// MaxAckPending, until gatherWait however many it got). It is also the
+// shortest wait of any Read that finds nothing.
 const gatherWait = 5 * time.Millisecond
 
 // handBackNak is the nak sent for each message a Read fetched but cannot
@@ -42,12 +45,14 @@ var handBackNak = []byte(`-NAK {"delay": 1}`)
 // Every pull request has an expiry, which the server answers with a
 // timeout status, so the library's fetch goroutine only stops listening
 // once the server has ended the request: no message is ever delivered to
-// an inbox nobody reads. (FetchNoWait has no expiry: when the server holds
+// an inbox nobody reads; pullNoWait's requests have one too. (FetchNoWait
+// has no expiry: when the server holds
 // its request back, e.g. at MaxAckPending, the library gives up after 1s
 // and a later delivery to it would be lost until its AckWait ran out.)
 type reader struct {
 	consumer js.Consumer
 	nc       *nats.Conn
+	next     string        // the consumer's pull request subject
 	done     chan struct{} // closed when the reader stops
 
 	mu       sync.Mutex
@@ -65,7 +70,12 @@ func (b *Buffer) startReader() (*reader, error) {
 		return nil, buffer.ErrClosed
 	}
 	if b.reader == nil {
-		b.reader = &reader{consumer: b.consumer, nc: b.store.nc, done: make(chan struct{})}
+		b.reader = &reader{
+			consumer: b.consumer,
+			nc:       b.store.nc,
+			next:     nextSubjectPrefix + streamPrefix + b.name + "." + consumerName,
+			done:     make(chan struct{}),
+		}
 	}
 	return b.reader, nil
 }
@@ -116,12 +126,21 @@ func (r *reader) stopped() bool {
 }
 
 // fetch makes one pull request for up to n messages, which the server ends
-// after wait at the latest, and returns what it delivered. If ctx ends or
+// after wait at the latest, and returns what it delivered. A noWait
+// request (see pullNoWait) ends as soon as the server has delivered what
+// it has, once it has delivered any; otherwise the request only ends early
+// when it has all n. If ctx ends or
 // the reader stops first, fetch returns at once, and a goroutine keeps
 // reading the request's messages to its end and hands them all back. The
 // caller must be a registered Read.
-func (r *reader) fetch(ctx context.Context, n int, wait time.Duration) ([]js.Msg, error) {
-	batch, err := r.consumer.Fetch(n, js.FetchMaxWait(wait))
+func (r *reader) fetch(ctx context.Context, n int, wait time.Duration, noWait bool) ([]js.Msg, error) {
+	var batch js.MessageBatch
+	var err error
+	if noWait {
+		batch, err = r.pullNoWait(n, wait)
+	} else {
+		batch, err = r.consumer.Fetch(n, js.FetchMaxWait(wait))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +225,9 @@ func (b *Buffer) closeReader() {
 // returns no messages and no error when none arrived. It makes up to three
 // pull requests: one for what is stored now; if that finds nothing, one for
 // a single message, open for the rest of maxWait; and once that one
-// arrives, one for what came with it.
+// arrives, if its metadata says more are stored, one for those. The first
+// and the last are no_wait requests, which the server ends as soon as it
+// has delivered what it has.
 func (b *Buffer) Read(ctx context.Context, max int, maxWait time.Duration) ([]buffer.Delivery, error) {
 	if max < 1 {
 		return nil, fmt.Errorf("jetstream buffer %s: read: max %d < 1", b.name, max)
@@ -220,14 +241,14 @@ func (b *Buffer) Read(ctx context.Context, max int, maxWait time.Duration) ([]bu
 	}
 	defer r.active.Done()
 
-	msgs, err := r.fetch(ctx, max, gatherWait)
+	msgs, err := r.fetch(ctx, max, gatherWait, true)
 	if err == nil && len(msgs) == 0 && maxWait > gatherWait {
-		msgs, err = r.fetch(ctx, 1, maxWait-gatherWait)
-		if err == nil && len(msgs) == 1 && max > 1 {
+		msgs, err = r.fetch(ctx, 1, maxWait-gatherWait, false)
+		if err == nil && len(msgs) == 1 && max > 1 && morePending(msgs[0]) {
 			var more []js.Msg
 			// On an error, return the one message; the error shows
 			// again on the next Read (unless the buffer is closing).
-			if more, err = r.fetch(ctx, max-1, gatherWait); err == nil || !errors.Is(err, buffer.ErrClosed) {
+			if more, err = r.fetch(ctx, max-1, gatherWait, true); err == nil || !errors.Is(err, buffer.ErrClosed) {
 				msgs, err = append(msgs, more...), nil
 			}
 		}
@@ -245,6 +266,16 @@ func (b *Buffer) Read(ctx context.Context, max int, maxWait time.Duration) ([]bu
 		return nil, fmt.Errorf("jetstream buffer %s: read: %w", b.name, err)
 	}
 	return ds, nil
+}
+
+// morePending reports whether m's delivery said that more messages were
+// stored for the consumer, not delivered yet. A Read that waited for its
+// first message only asks for more when there are: a request made when
+// there are none would wait out its expiry. It leaves out redeliveries
+// that are due; the next Read takes them at once.
+func morePending(m js.Msg) bool {
+	meta, err := m.Metadata()
+	return err != nil || meta.NumPending > 0
 }
 
 // deliveries wraps msgs. A message without metadata, which JetStream never
