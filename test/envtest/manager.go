@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
@@ -90,4 +94,46 @@ func RBACMarkers(t testing.TB, file string) []rbacv1.PolicyRule {
 		t.Fatalf("%s has no rbac markers", file)
 	}
 	return rules
+}
+
+// Eventually polls cond every 50 ms until it holds, failing t after 30 s
+// with cond's last message.
+func Eventually(t testing.TB, what string, cond func() (ok bool, last string)) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		last = msg
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+	t.Fatalf("timed out waiting for %s: %s", what, last)
+}
+
+// UserWithRules provisions a user called name, bound in ns to a Role with
+// rules, and returns its REST config: a test runs code with exactly these
+// permissions (from RBACMarkers, say) to prove they suffice.
+func (e *Env) UserWithRules(t testing.TB, ns, name string, rules []rbacv1.PolicyRule) *rest.Config {
+	t.Helper()
+	cfg, err := e.UserKubeconfig(filepath.Join(t.TempDir(), "kubeconfig"), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Rules: rules}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, o := range []client.Object{role, binding} {
+		if err := e.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfg
 }

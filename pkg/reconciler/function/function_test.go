@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,21 +31,6 @@ func startManager(t *testing.T, env *envtest.Env) {
 	})
 }
 
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
-	t.Fatalf("timed out waiting for %s: %s", what, last)
-}
-
 // TestFunctionBecomesWorkload: a Function gets a Deployment and a Service
 // it owns, and a status with its address, generation and Ready condition;
 // a change to the spec reaches the Deployment; the scaler's replicas are
@@ -68,7 +52,7 @@ func TestFunctionBecomesWorkload(t *testing.T) {
 	}
 	key := client.ObjectKeyFromObject(fn)
 	var dep appsv1.Deployment
-	eventually(t, "the Deployment", func() (bool, string) {
+	envtest.Eventually(t, "the Deployment", func() (bool, string) {
 		err := env.Client.Get(ctx, key, &dep)
 		return err == nil, errString(err)
 	})
@@ -82,7 +66,7 @@ func TestFunctionBecomesWorkload(t *testing.T) {
 	if err := env.Client.Get(ctx, key, &svc); err != nil {
 		t.Fatalf("service: %v", err)
 	}
-	eventually(t, "the status", func() (bool, string) {
+	envtest.Eventually(t, "the status", func() (bool, string) {
 		got := mustGet(t, env, key)
 		ready := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
 		ok := got.Status.ObservedGeneration == got.Generation && ready != nil && ready.Status == metav1.ConditionTrue &&
@@ -102,7 +86,7 @@ func TestFunctionBecomesWorkload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the Deployment to follow the spec", func() (bool, string) {
+	envtest.Eventually(t, "the Deployment to follow the spec", func() (bool, string) {
 		if err := env.Client.Get(ctx, key, &dep); err != nil {
 			return false, err.Error()
 		}

@@ -125,7 +125,7 @@ func (f *fixture) reportBacklog(v *v1alpha1.Vertex, n int64) error {
 func (f *fixture) waitPhase(v *v1alpha1.Vertex, p v1alpha1.Phase) *v1alpha1.Vertex {
 	f.t.Helper()
 	var got *v1alpha1.Vertex
-	eventually(f.t, "phase "+string(p), func() (bool, string) {
+	envtest.Eventually(f.t, "phase "+string(p), func() (bool, string) {
 		got = f.get(v)
 		return got.Status.Phase == p && got.Status.ObservedGeneration == got.Generation,
 			fmt.Sprintf("phase %q, observed generation %d of %d", got.Status.Phase, got.Status.ObservedGeneration, got.Generation)
@@ -140,7 +140,7 @@ func (f *fixture) waitPhase(v *v1alpha1.Vertex, p v1alpha1.Phase) *v1alpha1.Vert
 func (f *fixture) drain(v *v1alpha1.Vertex) *v1alpha1.Vertex {
 	f.t.Helper()
 	var got *v1alpha1.Vertex
-	eventually(f.t, "Paused after the activator reports backlog 0", func() (bool, string) {
+	envtest.Eventually(f.t, "Paused after the activator reports backlog 0", func() (bool, string) {
 		if got = f.get(v); got.Status.Phase == v1alpha1.PhasePaused {
 			return true, ""
 		}
@@ -156,7 +156,7 @@ func (f *fixture) drain(v *v1alpha1.Vertex) *v1alpha1.Vertex {
 func (f *fixture) waitReplicas(v *v1alpha1.Vertex, n int32) *appsv1.Deployment {
 	f.t.Helper()
 	var dep appsv1.Deployment
-	eventually(f.t, fmt.Sprintf("the Deployment at %d replicas", n), func() (bool, string) {
+	envtest.Eventually(f.t, fmt.Sprintf("the Deployment at %d replicas", n), func() (bool, string) {
 		if err := f.env.Client.Get(f.ctx, client.ObjectKeyFromObject(v), &dep); err != nil {
 			return false, err.Error()
 		}
@@ -170,7 +170,7 @@ func (f *fixture) waitReplicas(v *v1alpha1.Vertex, n int32) *appsv1.Deployment {
 func (f *fixture) settled(v *v1alpha1.Vertex) *v1alpha1.Vertex {
 	f.t.Helper()
 	var got *v1alpha1.Vertex
-	eventually(f.t, "the current generation observed", func() (bool, string) {
+	envtest.Eventually(f.t, "the current generation observed", func() (bool, string) {
 		got = f.get(v)
 		return got.Status.ObservedGeneration == got.Generation, fmt.Sprintf("observed %d of %d", got.Status.ObservedGeneration, got.Generation)
 	})
@@ -218,7 +218,7 @@ func TestFunctionVertexBecomesWorkload(t *testing.T) {
 		}
 	}
 	got := f.waitPhase(v, v1alpha1.PhaseRunning)
-	eventually(t, "Ready", func() (bool, string) { return ready(f.get(v)) })
+	envtest.Eventually(t, "Ready", func() (bool, string) { return ready(f.get(v)) })
 	if got.Status.Selector != "freshet.dev/function=reviews-score" {
 		t.Errorf("selector %q", got.Status.Selector)
 	}
@@ -318,7 +318,7 @@ func TestSinkVertexPauses(t *testing.T) {
 	f := setup(t, envtest.Shared(t))
 	v := f.newVertex("sink", nil)
 	f.waitPhase(v, v1alpha1.PhaseRunning)
-	eventually(t, "Ready", func() (bool, string) { return ready(f.get(v)) })
+	envtest.Eventually(t, "Ready", func() (bool, string) { return ready(f.get(v)) })
 
 	f.setDesired(v, v1alpha1.PhasePaused)
 	got := f.waitPhase(v, v1alpha1.PhasePausing)
@@ -356,7 +356,7 @@ func TestInvalidSpec(t *testing.T) {
 	f := setup(t, envtest.Shared(t))
 	v := f.newVertex("function", func(v *v1alpha1.Vertex) { v.Spec.Edges = nil })
 	var c *metav1.Condition
-	eventually(t, "Ready=False InvalidSpec", func() (bool, string) {
+	envtest.Eventually(t, "Ready=False InvalidSpec", func() (bool, string) {
 		got := f.get(v)
 		c = meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
 		return c != nil && c.Reason == workload.ReasonInvalidSpec && c.Status == metav1.ConditionFalse &&
@@ -408,7 +408,7 @@ func TestReadsOnlyItsOwnObjects(t *testing.T) {
 	if ref := metav1.GetControllerOf(dep); ref == nil || ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion {
 		t.Errorf("deployment controller reference %+v does not block owner deletion", ref)
 	}
-	eventually(t, "Ready", func() (bool, string) { return ready(f.get(v)) })
+	envtest.Eventually(t, "Ready", func() (bool, string) { return ready(f.get(v)) })
 	f.setDesired(v, v1alpha1.PhasePaused)
 	f.waitPhase(v, v1alpha1.PhasePausing)
 	f.drain(v)

@@ -3,15 +3,12 @@ package kubernetes
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -31,42 +28,8 @@ func TestMain(m *testing.M) { envtest.Main(m) }
 // REST config, so the tests prove those markers suffice.
 func markerUser(t *testing.T, env *envtest.Env, ns string) *rest.Config {
 	t.Helper()
-	ctx := context.Background()
-	name := "activator-" + ns
-	cfg, err := env.UserKubeconfig(filepath.Join(t.TempDir(), "kubeconfig"), name)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rules := append(envtest.RBACMarkers(t, "endpoints.go"), envtest.RBACMarkers(t, "scaler.go")...)
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "activator", Namespace: ns}, Rules: rules}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "activator", Namespace: ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
-	}
-	for _, o := range []client.Object{role, binding} {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return cfg
-}
-
-// eventually polls cond until it holds, failing the test after 30s with
-// cond's last message.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
-	t.Fatalf("timed out waiting for %s: %s", what, last)
+	return env.UserWithRules(t, ns, "activator-"+ns, rules)
 }
 
 // fakeRouter records every SetEndpoints call.
@@ -161,7 +124,7 @@ func TestEndpointsFollowSlices(t *testing.T) {
 	key := ns + "/scorer"
 	want := func(what string, urls ...string) {
 		t.Helper()
-		eventually(t, what, func() (bool, string) {
+		envtest.Eventually(t, what, func() (bool, string) {
 			got, ok := router.last(key)
 			return ok && slices.Equal(got, urls) && got != nil, fmt.Sprintf("router has %q (set: %v), want %q", got, ok, urls)
 		})
