@@ -26,6 +26,18 @@ func benchBuffer(b *testing.B) buffer.Buffer {
 	return buf
 }
 
+// filledBuffer is a benchBuffer holding b.N messages of 1 KiB.
+func filledBuffer(b *testing.B) buffer.Buffer {
+	b.Helper()
+	buf := benchBuffer(b)
+	for _, batch := range batches(b.N) {
+		if err := buf.Write(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return buf
+}
+
 // batches returns b.N 1 KiB messages with unique IDs in batches.
 func batches(n int) [][]buffer.Message {
 	var out [][]buffer.Message
@@ -113,13 +125,8 @@ func ackConcurrently(ctx context.Context, b *testing.B, ds []buffer.Delivery, n 
 func BenchmarkReadAck1KiB(b *testing.B) {
 	for _, ackers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("ackers=%d", ackers), func(b *testing.B) {
-			buf := benchBuffer(b)
+			buf := filledBuffer(b)
 			ctx := context.Background()
-			for _, batch := range batches(b.N) {
-				if err := buf.Write(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-			}
 			b.SetBytes(1024)
 			b.ResetTimer()
 			start := time.Now()
@@ -141,13 +148,8 @@ func BenchmarkReadAck1KiB(b *testing.B) {
 // them, as dispatchers with a few free delivery slots do.
 func BenchmarkSmallReadsAck1KiB(b *testing.B) {
 	const readers = 4
-	buf := benchBuffer(b)
+	buf := filledBuffer(b)
 	ctx := context.Background()
-	for _, batch := range batches(b.N) {
-		if err := buf.Write(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
 	b.SetBytes(1024)
 	b.ResetTimer()
 	start := time.Now()
