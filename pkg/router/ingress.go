@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/freshetproj/freshet/pkg/buffer"
@@ -19,10 +20,16 @@ const DefaultMaxBodyBytes = 4 << 20
 
 // Ingress is the router's HTTP front: CloudEvents into HTTP source vertices,
 // synchronous function invocation, health and metrics.
+//
+// Sources, Paused and Functions are what it serves at first; SetTable
+// replaces them while it serves.
 type Ingress struct {
 	// Sources maps "namespace/pipeline/vertex" of every HTTP source to its
 	// outgoing routes.
 	Sources map[string][]Route
+	// Paused holds the sources of paused pipelines: they answer 503 and
+	// take nothing.
+	Paused map[string]bool
 	// Functions maps "namespace/name" to the invoker of a Function.
 	Functions map[string]*Invoker
 	// MaxBodyBytes limits a request body; larger gets 413. Default 4 MiB.
@@ -32,6 +39,38 @@ type Ingress struct {
 	Log          *slog.Logger
 
 	draining atomic.Bool
+	mu       sync.RWMutex // guards Sources, Paused and Functions
+}
+
+// Table is what an Ingress serves; see the Ingress fields of the same names.
+type Table struct {
+	Sources   map[string][]Route
+	Paused    map[string]bool
+	Functions map[string]*Invoker
+}
+
+// SetTable replaces what the ingress serves. Requests already admitted
+// finish with what they found.
+func (in *Ingress) SetTable(t Table) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.Sources, in.Paused, in.Functions = t.Sources, t.Paused, t.Functions
+}
+
+// source looks up the HTTP source key.
+func (in *Ingress) source(key string) (routes []Route, found, paused bool) {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	routes, found = in.Sources[key]
+	return routes, found, in.Paused[key]
+}
+
+// function looks up the Function key.
+func (in *Ingress) function(key string) (*Invoker, bool) {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	inv, found := in.Functions[key]
+	return inv, found
 }
 
 // SetDraining makes /readyz answer 503 and new events get 503, while the
@@ -120,11 +159,21 @@ func (in *Ingress) readEvents(w http.ResponseWriter, r *http.Request) ([]*cloude
 	return nil, false
 }
 
+// pausedRetryAfter is the Retry-After, in seconds, of a paused source's 503:
+// a pause is an operator's decision, likely to last minutes.
+const pausedRetryAfter = 30
+
 // ingest writes the request's events into the buffers behind an HTTP source
 // and answers 202 only once all of them are durable.
 func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("namespace") + "/" + r.PathValue("pipeline") + "/" + r.PathValue("vertex")
-	routes, found := in.Sources[key]
+	routes, found, paused := in.source(key)
+	if found && paused {
+		in.Metrics.reject("503")
+		w.Header().Set("Retry-After", strconv.Itoa(pausedRetryAfter))
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "pipeline " + r.PathValue("namespace") + "/" + r.PathValue("pipeline") + " is paused: it takes no events until resumed"})
+		return
+	}
 	events, ok := in.admit(w, r, found, "no HTTP source vertex "+key)
 	if !ok {
 		return

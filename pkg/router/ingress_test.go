@@ -559,3 +559,32 @@ func TestIngressStoreFailure(t *testing.T) {
 		t.Fatalf("error %q does not name the route", e.Error)
 	}
 }
+
+// TestIngressPausedSource: a paused pipeline's source answers 503 naming
+// the pipeline and stores nothing; SetTable resumes it while serving.
+func TestIngressPausedSource(t *testing.T) {
+	store := newStore(t)
+	out := openBuffer(t, store, "ingress_paused")
+	routes := map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}}
+	in := &Ingress{Sources: routes, Paused: map[string]bool{"ns/p/src": true}}
+	srv := ingressServer(t, in)
+
+	a := do(t, srv.URL, request{path: "/pipelines/ns/p/src", header: binaryHeaders("p1", nil)})
+	mustEqual(t, "status while paused", a.status, http.StatusServiceUnavailable)
+	if e := a.errorBody(t); !strings.Contains(e.Error, "ns/p") || !strings.Contains(e.Error, "paused") {
+		t.Fatalf("error %q does not say the pipeline is paused", e.Error)
+	}
+	if a.header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	mustEqual(t, "stored while paused", pending(t, out), int64(0))
+
+	in.SetTable(Table{Sources: routes})
+	a = do(t, srv.URL, request{path: "/pipelines/ns/p/src", header: binaryHeaders("p2", nil)})
+	mustEqual(t, "status after resume", a.status, http.StatusAccepted)
+	mustEqual(t, "stored after resume", pending(t, out), int64(1))
+
+	in.SetTable(Table{})
+	a = do(t, srv.URL, request{path: "/pipelines/ns/p/src", header: binaryHeaders("p3", nil)})
+	mustEqual(t, "status once removed", a.status, http.StatusNotFound)
+}

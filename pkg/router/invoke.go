@@ -118,7 +118,7 @@ func (v *Invoker) Invoke(ctx context.Context, events []*cloudevent.Event) ([]*cl
 
 func (in *Ingress) invoke(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("namespace") + "/" + r.PathValue("function")
-	inv, found := in.Functions[key]
+	inv, found := in.function(key)
 	events, ok := in.admit(w, r, found, "no Function "+key)
 	if !ok {
 		return

@@ -85,6 +85,23 @@ func (l *Loop) Add(name string, spec Spec, current int, observe Observer) {
 	l.targets[name] = &target{name: name, decider: NewDecider(spec), observe: observe, current: current}
 }
 
+// Remove stops scaling name; its replicas stay as they are.
+func (l *Loop) Remove(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.init()
+	delete(l.targets, name)
+	delete(l.poked, name)
+}
+
+// Has reports whether name is being scaled.
+func (l *Loop) Has(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.targets[name]
+	return ok
+}
+
 // Poke asks for an evaluation of name now (a cold function got work). It
 // never blocks; pokes coalesce.
 func (l *Loop) Poke(name string) {

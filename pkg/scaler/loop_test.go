@@ -79,3 +79,47 @@ func TestLoopTicks(t *testing.T) {
 		t.Fatalf("replicas %d, want the fixed 2", n)
 	}
 }
+
+// TestLoopRemove: a removed function is no longer evaluated, even when
+// poked, and Has tracks membership.
+func TestLoopRemove(t *testing.T) {
+	rs := &replicas{set: map[string]int{}, hit: make(chan string, 10)}
+	loop := &Loop{Replicas: rs, Interval: time.Hour}
+	observed := make(chan string, 10)
+	obs := func(name string) Observer {
+		return func(context.Context) (Observation, error) {
+			observed <- name
+			return Observation{Backlog: 50}, nil
+		}
+	}
+	spec := Spec{Min: 0, Max: 5, TargetBacklog: 10}
+	loop.Add("gone", spec, 0, obs("gone"))
+	loop.Add("kept", spec, 0, obs("kept"))
+	loop.Remove("gone")
+	if loop.Has("gone") || !loop.Has("kept") {
+		t.Fatalf("Has(gone)=%v Has(kept)=%v after removing gone", loop.Has("gone"), loop.Has("kept"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); loop.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	loop.Poke("gone")
+	loop.Poke("kept")
+	select {
+	case name := <-rs.hit:
+		if name != "kept" {
+			t.Fatalf("scaled %q, want only kept", name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poke of kept led to no decision")
+	}
+	cancel()
+	<-done
+	close(observed)
+	for name := range observed {
+		if name == "gone" {
+			t.Fatal("a removed function was observed")
+		}
+	}
+}
