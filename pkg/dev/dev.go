@@ -13,12 +13,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
-	"github.com/freshetproj/freshet/pkg/buffer"
 	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
+	"github.com/freshetproj/freshet/pkg/dataplane"
 	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/runtime/local"
@@ -79,10 +77,7 @@ const recordOverhead = 64 << 10
 
 // Resources are what runs: Functions (each invocable and running its
 // replicas) and the Vertices of every Pipeline.
-type Resources struct {
-	Functions []*v1alpha1.Function
-	Vertices  []*v1alpha1.Vertex
-}
+type Resources = dataplane.Resources
 
 // Run starts everything and serves until ctx ends, then stops taking
 // events, drains in-flight work and returns nil. Events still buffered are
@@ -111,31 +106,40 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pool := router.NewPool()
-	rt := local.New(local.Config{Router: pool, Log: cfg.ProcessLog})
-	w := &wiring{cfg: cfg, store: store, pool: pool, rt: rt, sender: delivery.NewSender(), metrics: router.NewMetrics(reg), buffers: map[string]buffer.Buffer{}}
+	metrics := router.NewMetrics(reg)
+	rt := &runner{Runtime: local.New(local.Config{Router: pool, Log: cfg.ProcessLog}), grace: cfg.Grace, specs: map[string]local.ProcessSpec{}}
 	loop := &scaler.Loop{Replicas: rt, Interval: cfg.ScaleInterval, Log: cfg.Log, Metrics: scaler.NewMetrics(reg)}
 	pool.Wake = loop.Poke
-	pool.ColdStart = w.metrics.ColdStart
+	pool.ColdStart = metrics.ColdStart
 	ingress := &router.Ingress{
-		Sources:      map[string][]router.Route{},
-		Functions:    map[string]*router.Invoker{},
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Gatherer:     reg,
-		Metrics:      w.metrics,
+		Metrics:      metrics,
 		Log:          cfg.Log,
 	}
-	dispatchers, err := w.build(ctx, res, ingress)
-	if err != nil {
+	plane := dataplane.New(dataplane.Config{
+		Store:       store,
+		Pool:        pool,
+		Ingress:     ingress,
+		Scaler:      loop,
+		Runner:      rt,
+		Sender:      delivery.NewSender(),
+		Metrics:     metrics,
+		FunctionKey: functionKey,
+		Stdout:      cfg.Stdout,
+		Grace:       cfg.Grace,
+		Log:         cfg.Log,
+	})
+	if err := plane.Apply(ctx, res); err != nil {
 		ln.Close()
+		plane.Close()
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace)
 		defer cancel()
 		_ = rt.Close(closeCtx)
 		return err
 	}
-	reg.MustRegister(w.backlogCollector())
-	w.addToScaler(loop)
+	reg.MustRegister(plane.Collector())
 
-	runCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	// The scaler outlives the dispatchers' drain, so in-flight work can
 	// still wake a function.
 	scaleCtx, stopScaling := context.WithCancel(context.WithoutCancel(ctx))
@@ -144,14 +148,6 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 		defer close(scaling)
 		loop.Run(scaleCtx)
 	}()
-	var wg sync.WaitGroup
-	for _, d := range dispatchers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = d.Run(runCtx)
-		}()
-	}
 	srv := &http.Server{Handler: ingress.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -173,8 +169,7 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 	if serr := srv.Shutdown(shutCtx); serr != nil {
 		srv.Close()
 	}
-	stopDispatch()
-	wg.Wait()
+	plane.Close()
 	stopScaling()
 	<-scaling
 	rtCtx, cancelRt := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace+5*time.Second)

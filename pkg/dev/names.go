@@ -11,14 +11,3 @@ func functionKey(v *v1alpha1.Vertex) string {
 	}
 	return v.Namespace + "/" + v.Name
 }
-
-// bufferName names the buffer in front of a vertex; '_' cannot occur in the
-// parts, so names are unambiguous.
-func bufferName(v *v1alpha1.Vertex) string {
-	return v.Namespace + "_" + v.Spec.PipelineName + "_" + v.Spec.Name
-}
-
-// vertexPath is how logs, metrics and URLs name a vertex.
-func vertexPath(v *v1alpha1.Vertex) string {
-	return v.Namespace + "/" + v.Spec.PipelineName + "/" + v.Spec.Name
-}
