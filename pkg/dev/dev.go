@@ -5,24 +5,18 @@ package dev
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
 	"github.com/freshetproj/freshet/pkg/dataplane"
-	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/runtime/local"
-	"github.com/freshetproj/freshet/pkg/scaler"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Config is everything freshet dev needs besides the resources.
@@ -72,9 +66,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// recordOverhead is the room kept for an event's attributes beside its body.
-const recordOverhead = 64 << 10
-
 // Resources are what runs: Functions (each invocable and running its
 // replicas) and the Vertices of every Pipeline.
 type Resources = dataplane.Resources
@@ -89,96 +80,44 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 		return fmt.Errorf("open buffer store: %w", err)
 	}
 	defer store.Close()
-	body := cfg.MaxBodyBytes
-	if body <= 0 {
-		body = router.DefaultMaxBodyBytes
+	var rt *runner
+	srv, err := dataplane.NewServer(dataplane.ServerConfig{
+		Store: store,
+		NewRunner: func(pool *router.Pool) dataplane.Runner {
+			rt = &runner{Runtime: local.New(local.Config{Router: pool, Log: cfg.ProcessLog}), grace: cfg.Grace, specs: map[string]local.ProcessSpec{}}
+			return rt
+		},
+		FunctionKey:   functionKey,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		Grace:         cfg.Grace,
+		ScaleInterval: cfg.ScaleInterval,
+		Stdout:        cfg.Stdout,
+		Log:           cfg.Log,
+	})
+	if err != nil {
+		return err
 	}
-	// A stored event is its body plus its attributes and the dedup id.
-	if limit := store.MaxMessageBytes(); body+recordOverhead > limit {
-		return fmt.Errorf("max body bytes %d does not fit the buffer's largest message (%d bytes, less %d for attributes): lower it, or raise the NATS server's max_payload", body, limit, recordOverhead)
-	}
-
+	// Functions stop after the server drained: in-flight work needs them.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace+5*time.Second)
+		defer cancel()
+		if err := rt.Close(closeCtx); err != nil {
+			cfg.Log.Warn("stopping functions", "error", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pool := router.NewPool()
-	metrics := router.NewMetrics(reg)
-	rt := &runner{Runtime: local.New(local.Config{Router: pool, Log: cfg.ProcessLog}), grace: cfg.Grace, specs: map[string]local.ProcessSpec{}}
-	loop := &scaler.Loop{Replicas: rt, Interval: cfg.ScaleInterval, Log: cfg.Log, Metrics: scaler.NewMetrics(reg)}
-	pool.Wake = loop.Poke
-	pool.ColdStart = metrics.ColdStart
-	ingress := &router.Ingress{
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Gatherer:     reg,
-		Metrics:      metrics,
-		Log:          cfg.Log,
-	}
-	plane := dataplane.New(dataplane.Config{
-		Store:       store,
-		Pool:        pool,
-		Ingress:     ingress,
-		Scaler:      loop,
-		Runner:      rt,
-		Sender:      delivery.NewSender(),
-		Metrics:     metrics,
-		FunctionKey: functionKey,
-		Stdout:      cfg.Stdout,
-		Grace:       cfg.Grace,
-		Log:         cfg.Log,
-	})
-	if err := plane.Apply(ctx, res); err != nil {
+	if err := srv.Plane.Apply(ctx, res); err != nil {
 		ln.Close()
-		plane.Close()
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace)
-		defer cancel()
-		_ = rt.Close(closeCtx)
+		srv.Plane.Close()
 		return err
 	}
-	reg.MustRegister(plane.Collector())
-
-	// The scaler outlives the dispatchers' drain, so in-flight work can
-	// still wake a function.
-	scaleCtx, stopScaling := context.WithCancel(context.WithoutCancel(ctx))
-	scaling := make(chan struct{})
-	go func() {
-		defer close(scaling)
-		loop.Run(scaleCtx)
-	}()
-	srv := &http.Server{Handler: ingress.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	base := "http://" + ln.Addr().String()
-	cfg.Log.Info("freshet dev is ready", "url", base, "data", cfg.DataDir)
-	if cfg.Listening != nil {
-		cfg.Listening(base)
-	}
-
-	select {
-	case <-ctx.Done():
-	case err = <-serveErr:
-		err = fmt.Errorf("router: %w", err)
-	}
-	cfg.Log.Info("shutting down: no new events; draining in-flight work")
-	ingress.SetDraining()
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace)
-	defer cancel()
-	if serr := srv.Shutdown(shutCtx); serr != nil {
-		srv.Close()
-	}
-	plane.Close()
-	stopScaling()
-	<-scaling
-	rtCtx, cancelRt := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace+5*time.Second)
-	defer cancelRt()
-	if rerr := rt.Close(rtCtx); rerr != nil {
-		cfg.Log.Warn("stopping functions", "error", rerr)
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	return srv.Serve(ctx, ln, func(base string) {
+		cfg.Log.Info("freshet dev is ready", "url", base, "data", cfg.DataDir)
+		if cfg.Listening != nil {
+			cfg.Listening(base)
+		}
+	}, nil)
 }

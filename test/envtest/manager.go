@@ -100,7 +100,14 @@ func RBACMarkers(t testing.TB, file string) []rbacv1.PolicyRule {
 // with cond's last message.
 func Eventually(t testing.TB, what string, cond func() (ok bool, last string)) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	EventuallyWithin(t, 30*time.Second, what, cond)
+}
+
+// EventuallyWithin is Eventually with a deadline of its own, for waits on
+// real processes and several controllers in turn.
+func EventuallyWithin(t testing.TB, within time.Duration, what string, cond func() (ok bool, last string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	last := ""
 	for time.Now().Before(deadline) {
 		ok, msg := cond()
@@ -134,6 +141,38 @@ func (e *Env) UserWithRules(t testing.TB, ns, name string, rules []rbacv1.Policy
 		if err := e.Client.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return cfg
+}
+
+// ClusterUserWithRules provisions a user called name, bound cluster-wide to
+// a ClusterRole with rules (removed when t ends), and returns its REST
+// config: for code that watches every namespace, such as the activator.
+func (e *Env) ClusterUserWithRules(t testing.TB, name string, rules []rbacv1.PolicyRule) *rest.Config {
+	t.Helper()
+	cfg, err := e.UserKubeconfig(filepath.Join(t.TempDir(), "kubeconfig"), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, o := range []client.Object{role, binding} {
+		if err := e.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := client.IgnoreNotFound(e.Client.Delete(ctx, o)); err != nil {
+				t.Errorf("delete %s: %v", o.GetName(), err)
+			}
+		})
 	}
 	return cfg
 }

@@ -235,16 +235,19 @@ func TestServiceAccountPermissions(t *testing.T) {
 		{
 			sa: "freshet-activator",
 			allow: []access{
-				{verb: "watch", group: "freshet.dev", resource: "pipelines"},
+				{verb: "watch", group: "freshet.dev", resource: "functions"},
 				{verb: "list", group: "freshet.dev", resource: "vertices"},
 				{verb: "get", group: "freshet.dev", resource: "functions", namespace: user},
 				{verb: "watch", group: "discovery.k8s.io", resource: "endpointslices"},
-				{verb: "update", group: "freshet.dev", resource: "vertices", subresource: "status", namespace: user},
-				{verb: "update", group: "freshet.dev", resource: "functions", subresource: "status", namespace: user},
+				{verb: "patch", group: "freshet.dev", resource: "vertices", subresource: "status", namespace: user},
+				{verb: "get", group: "freshet.dev", resource: "functions", subresource: "scale", namespace: user},
 				{verb: "patch", group: "freshet.dev", resource: "functions", subresource: "scale", namespace: user},
 				{verb: "update", group: "freshet.dev", resource: "vertices", subresource: "scale", namespace: user},
 			},
 			disallow: []access{
+				{verb: "watch", group: "freshet.dev", resource: "pipelines"}, // Vertices carry all it needs
+				{verb: "update", group: "freshet.dev", resource: "functions", subresource: "status", namespace: user},
+				{verb: "update", group: "freshet.dev", resource: "vertices", subresource: "status", namespace: user}, // it patches the backlog
 				{verb: "update", group: "freshet.dev", resource: "functions", namespace: user},
 				{verb: "update", group: "freshet.dev", resource: "pipelines", subresource: "status", namespace: user},
 				{verb: "create", group: "apps", resource: "deployments", namespace: user},
