@@ -132,7 +132,9 @@ var ErrClosed = errors.New("data plane is closed")
 
 // Apply makes the plane run res and nothing else. Objects with an invalid
 // spec are left out and reported in the returned error, as are parts that
-// failed to start; everything else is applied.
+// failed to start; everything else is applied. If a buffer cannot be
+// opened (the store is unreachable), nothing changes and Apply returns
+// that error: the caller applies again later.
 func (p *Plane) Apply(ctx context.Context, res Resources) error {
 	p.apply.Lock()
 	defer p.apply.Unlock()

@@ -25,13 +25,14 @@ func (p *Plane) runFunctions(d *desired) []error {
 	for _, key := range d.order {
 		pl := d.functions[key]
 		fn := old[key]
-		changed := fn == nil || !reflect.DeepEqual(fn.fn.Spec, pl.fn.Spec) || fn.fn.Vertex != pl.fn.Vertex || fn.fn.Name != pl.fn.Name
+		changed := fn == nil || !reflect.DeepEqual(runSpec(fn.fn.Spec), runSpec(pl.fn.Spec)) || fn.fn.Vertex != pl.fn.Vertex || fn.fn.Name != pl.fn.Name
 		if changed {
 			if err := p.cfg.Runner.Run(pl.fn); err != nil {
 				errs = append(errs, fmt.Errorf("function %s: %w", key, err))
-				if fn == nil {
-					continue
+				if fn != nil {
+					next[key] = fn // as it was: the next Apply tries again
 				}
+				continue
 			}
 			p.cfg.Pool.SetConcurrency(key, int(*pl.fn.Spec.Scale.ContainerConcurrency))
 		}
@@ -47,8 +48,12 @@ func (p *Plane) runFunctions(d *desired) []error {
 				fn.upstream = append(fn.upstream, b)
 			}
 		}
-		fn.invoker = nil
-		if pl.invocable {
+		// An unchanged Function keeps its invoker: it counts the requests
+		// in flight and waiting, which the scaler reads and MaxWaiting bounds.
+		switch {
+		case !pl.invocable:
+			fn.invoker = nil
+		case fn.invoker == nil || changed:
 			fn.invoker = &router.Invoker{
 				Target:            p.functionTarget(key, pl.fn.Spec),
 				Policy:            delivery.PolicyFor(pl.fn.Spec.Delivery),
@@ -76,6 +81,14 @@ func (p *Plane) runFunctions(d *desired) []error {
 	p.functions = next
 	p.mu.Unlock()
 	return errs
+}
+
+// runSpec is the part of a function's spec its replicas run from: the
+// scaler's spec.replicas does not change it.
+func runSpec(s *v1alpha1.FunctionSpec) v1alpha1.FunctionSpec {
+	c := *s.DeepCopy()
+	c.Replicas = nil
+	return c
 }
 
 // buffersAt returns the buffers at paths; p.mu is held.

@@ -101,9 +101,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 // bodyLimit is the largest request body: asked (0 for the default) and
 // able to fit, with its attributes, in one buffered message.
 func bodyLimit(asked int64, store buffer.Store) (int64, error) {
-	limit := int64(-1)
-	if m, ok := store.(maxMessageBytes); ok {
-		limit = m.MaxMessageBytes() - recordOverhead
+	limit := int64(-1) // unknown
+	if m, ok := store.(maxMessageBytes); ok && m.MaxMessageBytes() > 0 {
+		if limit = m.MaxMessageBytes() - recordOverhead; limit <= 0 {
+			return 0, fmt.Errorf("the buffer's largest message (%d bytes) leaves no room for a body beside %d bytes of attributes: raise the NATS server's max_payload", m.MaxMessageBytes(), recordOverhead)
+		}
 	}
 	switch {
 	case asked <= 0 && limit > 0:
