@@ -1,0 +1,581 @@
+// Package kafka runs a real Apache Kafka broker for integration tests: a
+// single KRaft node (broker and controller in one JVM) listening on
+// loopback, assembled from Maven Central jars by hack/kafka/kafka.sh, plus
+// Debian's kcat as an independent client.
+//
+//	func TestSomething(t *testing.T) {
+//		b := kafka.Start(t)       // b.Addr is "127.0.0.1:<port>"
+//		adm := b.Admin(t)         // franz-go kadm, closed when t ends
+//		cl := b.Client(t)         // franz-go kgo
+//		kcat := kafka.Kcat(t)     // path of the kcat binary
+//	}
+//
+// The jars come from hack/kafka/kafka.sh, which fetches them once and caches
+// them (the first run takes a minute or so); Start runs it once per
+// process. Each Start formats fresh storage in t.TempDir and starts its own
+// broker (a few seconds on 2 cores); it is killed when t ends, and also
+// dies with the test binary (Linux: Pdeathsig). If Java, Maven, the jars or
+// kcat cannot be had, the test fails saying what is missing: it never skips.
+//
+// Topics are not created automatically (auto.create.topics.enable=false):
+// create them with b.Admin(t).CreateTopics, or pass Options.Properties.
+// New topics get 3 partitions unless asked otherwise.
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// StartTimeout bounds how long Start waits for a broker to answer.
+const StartTimeout = 90 * time.Second
+
+// Options configure StartWith. The zero value is what Start uses.
+type Options struct {
+	// Properties are added to, or override, the broker's server.properties,
+	// e.g. {"auto.create.topics.enable": "true"}. The listener, quorum and
+	// log.dirs settings are the package's to choose.
+	Properties map[string]string
+	// LogLevel is the broker's Log4j root level (default INFO).
+	LogLevel string
+	// JVMArgs are added to the broker's java command line (after the
+	// package's -Xmx512m and friends, so they win).
+	JVMArgs []string
+}
+
+// Broker is a running single-node Kafka cluster.
+type Broker struct {
+	// Addr is the PLAINTEXT listener, "127.0.0.1:<port>": the bootstrap
+	// address for clients.
+	Addr string
+	// ControllerAddr is the KRaft controller listener.
+	ControllerAddr string
+	// ClusterID is the id the storage was formatted with.
+	ClusterID string
+	// Dir holds server.properties, the data directory and the log.
+	Dir string
+	// LogPath is the file the broker's standard output and error (and the
+	// storage tool's) go to.
+	LogPath string
+	// Version is the Apache Kafka version.
+	Version string
+
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when the process has exited
+	waitErr  error
+	killOnce sync.Once
+}
+
+// Start starts a broker for t and kills it when t ends. It fails t with the
+// reason if the broker cannot be installed or does not start.
+func Start(t testing.TB) *Broker {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Broker {
+	t.Helper()
+	inst, err := Install()
+	if err != nil {
+		t.Fatal(err)
+	}
+	java, err := javaPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b, err := start(inst, java, dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Kill)
+	return b
+}
+
+// Kill kills the broker (SIGKILL to its process group) and waits for it to
+// exit. It is safe to call more than once; Start arranges a call when the
+// test ends.
+func (b *Broker) Kill() {
+	b.killOnce.Do(func() {
+		select {
+		case <-b.done: // already reaped: its pid may belong to another process now
+		default:
+			killGroup(b.cmd)
+			<-b.done
+		}
+	})
+}
+
+// Exited reports whether the broker process has exited, and how.
+func (b *Broker) Exited() (bool, error) {
+	select {
+	case <-b.done:
+		return true, b.waitErr
+	default:
+		return false, nil
+	}
+}
+
+// Log returns the last n bytes of the broker's log (all of it if n <= 0).
+func (b *Broker) Log(n int) string { return tailFile(b.LogPath, n) }
+
+// Client returns a franz-go client bootstrapped to the broker, with opts
+// added, and closes it when t ends.
+func (b *Broker) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr)}, opts...)...)
+	if err != nil {
+		t.Fatalf("kafka: new client for %s: %v", b.Addr, err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// Admin returns a kadm client for the broker, closed when t ends.
+func (b *Broker) Admin(t testing.TB) *kadm.Client {
+	t.Helper()
+	return kadm.NewClient(b.Client(t))
+}
+
+// Installation is what hack/kafka/kafka.sh installed.
+type Installation struct {
+	// Dir is the directory kafka.sh printed.
+	Dir string
+	// Version is the Apache Kafka version.
+	Version string
+	// Classpath is Dir/libs/* (a java -cp wildcard).
+	Classpath string
+	// Log4jConfig is the broker's Log4j 2 configuration file.
+	Log4jConfig string
+}
+
+var install struct {
+	once sync.Once
+	inst *Installation
+	err  error
+}
+
+// Install runs `hack/kafka/kafka.sh jars` once per process (fetching the
+// Kafka jars into the cache the first time) and returns the result.
+func Install() (*Installation, error) {
+	install.once.Do(func() { install.inst, install.err = runInstall() })
+	return install.inst, install.err
+}
+
+func runInstall() (*Installation, error) {
+	out, err := runScript("jars", "Apache Kafka's jars (kafka_2.13 and its dependencies, fetched from Maven Central with mvn; Java 17+ and Maven must be installed)")
+	if err != nil {
+		return nil, err
+	}
+	inst := &Installation{
+		Dir:         out,
+		Classpath:   filepath.Join(out, "libs", "*"),
+		Log4jConfig: filepath.Join(out, "log4j2.properties"),
+	}
+	v, err := os.ReadFile(filepath.Join(out, "version"))
+	if err != nil {
+		return nil, fmt.Errorf("kafka: hack/kafka/kafka.sh printed %s, which is not a Kafka installation: %w", out, err)
+	}
+	inst.Version = strings.TrimSpace(string(v))
+	for _, f := range []string{"kafka_2.13-" + inst.Version + ".jar", "kafka-clients-" + inst.Version + ".jar"} {
+		if _, err := os.Stat(filepath.Join(out, "libs", f)); err != nil {
+			return nil, fmt.Errorf("kafka: the installation in %s lacks libs/%s; remove the directory and run hack/kafka/kafka.sh install", out, f)
+		}
+	}
+	return inst, nil
+}
+
+var kcat struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Kcat returns the path of the kcat binary (Debian's package kcat, built on
+// librdkafka), installing it with `hack/kafka/kafka.sh kcat` (apt-get) once
+// per process if it is not on PATH. It fails t if kcat cannot be had.
+func Kcat(t testing.TB) string {
+	t.Helper()
+	kcat.once.Do(func() {
+		if p, err := exec.LookPath("kcat"); err == nil {
+			kcat.path = p
+			return
+		}
+		kcat.path, kcat.err = runScript("kcat", "kcat (the Kafka command-line client; Debian package kcat, installed with apt-get as root)")
+	})
+	if kcat.err != nil {
+		t.Fatal(kcat.err)
+	}
+	return kcat.path
+}
+
+// RequireKcat is Kcat for tests that only need kcat to be there.
+func RequireKcat(t testing.TB) { t.Helper(); Kcat(t) }
+
+// runScript runs hack/kafka/kafka.sh cmd and returns the last line of its
+// standard output; its standard error goes to the test binary's (a cold
+// install takes a while, so show progress) and into the error.
+func runScript(cmdName, what string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", fmt.Errorf("kafka: cannot run hack/kafka/kafka.sh to install %s: %w", what, err)
+	}
+	script := filepath.Join(root, "hack", "kafka", "kafka.sh")
+	fmt.Fprintf(os.Stderr, "kafka: running %s %s\n", script, cmdName)
+	cmd := exec.Command("bash", script, cmdName)
+	cmd.Dir = root
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stdout = &stdout
+	cmd.Stderr = io.MultiWriter(os.Stderr, stderr)
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("kafka: %s %s could not install %s: %w\n%s", script, cmdName, what, err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	out := strings.TrimSpace(lines[len(lines)-1])
+	if out == "" {
+		return "", fmt.Errorf("kafka: %s %s printed nothing; it should print where it installed %s", script, cmdName, what)
+	}
+	return out, nil
+}
+
+// RepoRoot returns the root of the Freshet repository: from this source
+// file's location, or (for -trimpath builds) by walking up from the working
+// directory to the directory holding hack/kafka/kafka.sh.
+func RepoRoot() (string, error) {
+	isRoot := func(dir string) bool {
+		_, err := os.Stat(filepath.Join(dir, "hack", "kafka", "kafka.sh"))
+		return err == nil
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		if dir := filepath.Join(filepath.Dir(file), "..", "..", ".."); isRoot(dir) {
+			return filepath.Clean(dir), nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if isRoot(dir) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root (no hack/kafka/kafka.sh above the working directory)")
+		}
+		dir = parent
+	}
+}
+
+func javaPath() (string, error) {
+	if home := os.Getenv("JAVA_HOME"); home != "" {
+		p := filepath.Join(home, "bin", "java")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("java")
+	if err != nil {
+		return "", errors.New("kafka: java is not on PATH (nor JAVA_HOME set); the Kafka broker needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)")
+	}
+	return p, nil
+}
+
+// start formats storage and starts a broker in dir, retrying with other
+// ports if one was taken between choosing and binding it.
+func start(inst *Installation, java, dir string, opts Options) (*Broker, error) {
+	logPath := filepath.Join(dir, "broker.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	defer logFile.Close() // the child has its own descriptor
+
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		b, err := startOnce(inst, java, dir, logFile, opts)
+		if err == nil {
+			return b, nil
+		}
+		var bind *bindError
+		if attempt < attempts && errors.As(err, &bind) {
+			fmt.Fprintf(logFile, "\n=== freshet: port taken (%v); retrying with other ports ===\n\n", bind.err)
+			continue
+		}
+		return nil, err
+	}
+}
+
+type bindError struct{ err error }
+
+func (e *bindError) Error() string { return e.err.Error() }
+
+func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Options) (*Broker, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: choosing ports: %w", err)
+	}
+	b := &Broker{
+		Addr:           net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		ControllerAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
+		ClusterID:      newClusterID(),
+		Dir:            dir,
+		LogPath:        logFile.Name(),
+		Version:        inst.Version,
+		done:           make(chan struct{}),
+	}
+	dataDir := filepath.Join(dir, "data")
+	if err := os.RemoveAll(dataDir); err != nil { // left by a failed attempt
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	props := map[string]string{
+		"process.roles":                                    "broker,controller",
+		"node.id":                                          "1",
+		"controller.quorum.voters":                         "1@" + b.ControllerAddr,
+		"listeners":                                        "PLAINTEXT://" + b.Addr + ",CONTROLLER://" + b.ControllerAddr,
+		"advertised.listeners":                             "PLAINTEXT://" + b.Addr,
+		"controller.listener.names":                        "CONTROLLER",
+		"inter.broker.listener.name":                       "PLAINTEXT",
+		"listener.security.protocol.map":                   "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"log.dirs":                                         dataDir,
+		"num.partitions":                                   "3",
+		"default.replication.factor":                       "1",
+		"min.insync.replicas":                              "1",
+		"auto.create.topics.enable":                        "false",
+		"offsets.topic.replication.factor":                 "1",
+		"offsets.topic.num.partitions":                     "3",
+		"transaction.state.log.replication.factor":         "1",
+		"transaction.state.log.min.isr":                    "1",
+		"transaction.state.log.num.partitions":             "3",
+		"share.coordinator.state.topic.replication.factor": "1",
+		"share.coordinator.state.topic.min.isr":            "1",
+		"group.initial.rebalance.delay.ms":                 "0",
+	}
+	for k, v := range opts.Properties {
+		switch k {
+		case "process.roles", "node.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+			"listeners", "advertised.listeners", "controller.listener.names", "log.dirs", "log.dir":
+			return nil, fmt.Errorf("kafka: Options.Properties may not set %s; the package chooses it", k)
+		}
+		props[k] = v
+	}
+	cfgPath := filepath.Join(dir, "server.properties")
+	if err := os.WriteFile(cfgPath, []byte(formatProperties(props)), 0o644); err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+
+	logLevel := opts.LogLevel
+	if logLevel == "" {
+		logLevel = "INFO"
+	}
+	common := []string{
+		"-Djava.awt.headless=true",
+		"-Dlog4j2.configurationFile=" + inst.Log4jConfig,
+		"-XX:+UseSerialGC", // 2 cores: no parallel GC threads to feed
+		"-XX:+ExitOnOutOfMemoryError",
+	}
+
+	// Format the storage (the kafka-storage.sh format step): a short-lived
+	// JVM, so quick compilation only and quiet logging.
+	fmt.Fprintf(logFile, "=== freshet: formatting %s (cluster id %s) ===\n", dataDir, b.ClusterID)
+	formatArgs := append([]string{"-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dfreshet.kafka.loglevel=WARN"}, common...)
+	formatArgs = append(formatArgs, "-cp", inst.Classpath,
+		"kafka.tools.StorageTool", "format", "--cluster-id", b.ClusterID, "--config", cfgPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	format := exec.CommandContext(ctx, java, formatArgs...)
+	format.Dir = dir
+	format.Stdout, format.Stderr = logFile, logFile
+	formatBegan := time.Now()
+	err = format.Run()
+	cancel()
+	fmt.Fprintf(logFile, "=== freshet: format took %v ===\n", time.Since(formatBegan).Round(time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("kafka: formatting the storage (java kafka.tools.StorageTool format, Kafka %s from %s): %w\n--- last lines of %s ---\n%s",
+			inst.Version, inst.Dir, err, logFile.Name(), tailFile(logFile.Name(), 4<<10))
+	}
+
+	fmt.Fprintf(logFile, "=== freshet: starting the broker on %s (controller %s) ===\n", b.Addr, b.ControllerAddr)
+	args := append([]string{"-Xms64m", "-Xmx512m", "-Dfreshet.kafka.loglevel=" + logLevel}, common...)
+	args = append(args, opts.JVMArgs...)
+	args = append(args, "-cp", inst.Classpath, "kafka.Kafka", cfgPath)
+	b.cmd = exec.Command(java, args...)
+	b.cmd.Dir = dir
+	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
+	b.cmd.SysProcAttr = sysProcAttr()
+	began := time.Now()
+	if err := b.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("kafka: starting %s: %w", java, err)
+	}
+	go func() {
+		b.waitErr = b.cmd.Wait()
+		close(b.done)
+	}()
+
+	if err := b.waitReady(StartTimeout); err != nil {
+		exited, _ := b.Exited()
+		b.Kill()
+		log := tailFile(logFile.Name(), 8<<10)
+		if exited && strings.Contains(log, "Address already in use") {
+			return nil, &bindError{err}
+		}
+		return nil, fmt.Errorf("kafka: the broker (Kafka %s, %s) did not start after %v: %w\n--- last lines of %s ---\n%s",
+			inst.Version, b.Addr, time.Since(began).Round(time.Millisecond), err, logFile.Name(), log)
+	}
+	fmt.Fprintf(logFile, "=== freshet: the broker answered after %v ===\n", time.Since(began).Round(time.Millisecond))
+	return b, nil
+}
+
+// waitReady polls the broker's metadata until it lists a broker and a
+// controller, the process exits, or the timeout passes.
+func (b *Broker) waitReady(timeout time.Duration) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.DialTimeout(time.Second), kgo.RequestRetries(0))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error = errors.New("no answer yet")
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		m, err := adm.Metadata(ctx)
+		cancel()
+		switch {
+		case err != nil:
+			last = err
+		case len(m.Brokers) == 0:
+			last = errors.New("metadata lists no brokers yet")
+		case m.Controller < 0:
+			last = errors.New("metadata names no controller yet")
+		default:
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no usable metadata within %v (last: %v)", timeout, last)
+		}
+		select {
+		case <-b.done:
+			return fmt.Errorf("the broker exited: %v", b.waitErr)
+		case <-tick.C:
+		}
+	}
+}
+
+func formatProperties(props map[string]string) string {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var sb strings.Builder
+	sb.WriteString("# Written by github.com/freshetproj/freshet/test/brokers/kafka.\n")
+	for _, k := range keys {
+		// Backslashes are escapes in .properties files (Windows paths).
+		fmt.Fprintf(&sb, "%s=%s\n", k, strings.ReplaceAll(props[k], `\`, `\\`))
+	}
+	return sb.String()
+}
+
+// newClusterID returns a random Kafka cluster id: 16 random bytes in
+// unpadded URL-safe base64, as kafka-storage.sh random-uuid prints.
+func newClusterID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40 // version 4, like java.util.UUID.randomUUID
+	u[8] = u[8]&0x3f | 0x80
+	return base64.RawURLEncoding.EncodeToString(u[:])
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// tailFile returns the last n bytes of the file at path (all if n <= 0),
+// starting at a line boundary.
+func tailFile(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	off := int64(0)
+	if n > 0 && fi.Size() > int64(n) {
+		off = fi.Size() - int64(n)
+	}
+	buf, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	if off > 0 {
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			buf = buf[i+1:]
+		}
+	}
+	return string(buf)
+}
+
+// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
