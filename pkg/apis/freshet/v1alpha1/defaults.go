@@ -129,6 +129,9 @@ func (s *PipelineSpec) SetDefaults() {
 // SetDefaults defaults an inline function spec and a sink's delivery; a
 // function given by reference is defaulted where it is resolved.
 func (v *PipelineVertex) SetDefaults() {
+	if v.Source != nil {
+		v.Source.SetDefaults()
+	}
 	if v.Function != nil && v.Function.Spec != nil {
 		v.Function.Spec.SetDefaults()
 	}
@@ -137,9 +140,47 @@ func (v *PipelineVertex) SetDefaults() {
 	}
 }
 
+// Kafka settings' values and defaults.
+const (
+	KafkaEarliest   = "earliest"
+	KafkaLatest     = "latest"
+	KafkaBinary     = "binary"
+	KafkaStructured = "structured"
+	// DefaultKafkaEventType is the type of a wrapped plain Kafka record.
+	DefaultKafkaEventType = "dev.freshet.kafka.record"
+	// DefaultSQSEventType is the type of a wrapped plain SQS message.
+	DefaultSQSEventType = "dev.freshet.sqs.message"
+	// DefaultSQSVisibilityTimeout is SQSSource.VisibilityTimeout.
+	DefaultSQSVisibilityTimeout = 30 * time.Second
+)
+
+// SetDefaults fills in a source's unset optional fields.
+func (s *Source) SetDefaults() {
+	if k := s.Kafka; k != nil {
+		if k.InitialOffset == "" {
+			k.InitialOffset = KafkaEarliest
+		}
+		if k.EventType == "" {
+			k.EventType = DefaultKafkaEventType
+		}
+	}
+	if q := s.SQS; q != nil {
+		setDuration(&q.VisibilityTimeout, DefaultSQSVisibilityTimeout)
+		if q.EventType == "" {
+			q.EventType = DefaultSQSEventType
+		}
+		if q.EventSource == "" {
+			q.EventSource = q.QueueURL
+		}
+	}
+}
+
 // SetDefaults gives a sink the default delivery policy when it has none and
 // fills in the unset fields of the one it has.
 func (s *Sink) SetDefaults() {
+	if s.Kafka != nil && s.Kafka.Mode == "" {
+		s.Kafka.Mode = KafkaBinary
+	}
 	if s.Delivery == nil {
 		s.Delivery = &Delivery{}
 	}
@@ -159,6 +200,9 @@ func (l *Lifecycle) SetDefaults() {
 func (v *Vertex) SetDefaults() {
 	if v.Namespace == "" {
 		v.Namespace = DefaultNamespace
+	}
+	if v.Spec.Source != nil {
+		v.Spec.Source.SetDefaults()
 	}
 	if v.Spec.Function != nil {
 		v.Spec.Function.SetDefaults()

@@ -58,10 +58,16 @@ type PipelineVertex struct {
 }
 
 // Source takes events in from outside: exactly one kind is set.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.http), has(self.kafka), has(self.sqs)].filter(x, x).size() == 1",message="a source is exactly one of http, kafka or sqs"
 type Source struct {
 	// HTTP takes events POSTed to /pipelines/{namespace}/{pipeline}/{vertex}.
 	// +optional
 	HTTP *HTTPSource `json:"http,omitempty"`
+	// +optional
+	Kafka *KafkaSource `json:"kafka,omitempty"`
+	// +optional
+	SQS *SQSSource `json:"sqs,omitempty"`
 }
 
 // HTTPSource takes CloudEvents over HTTP (binary, structured or batch).
@@ -86,7 +92,7 @@ type LocalObjectReference struct {
 
 // Sink writes events out of the pipeline: exactly one kind is set.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.log) != has(self.http)",message="a sink is exactly one of log or http"
+// +kubebuilder:validation:XValidation:rule="[has(self.log), has(self.http), has(self.kafka), has(self.sqs)].filter(x, x).size() == 1",message="a sink is exactly one of log, http, kafka or sqs"
 type Sink struct {
 	// Log writes one JSON line per event on standard output.
 	// +optional
@@ -94,6 +100,10 @@ type Sink struct {
 	// HTTP POSTs each event (binary mode) to a destination.
 	// +optional
 	HTTP *Destination `json:"http,omitempty"`
+	// +optional
+	Kafka *KafkaSink `json:"kafka,omitempty"`
+	// +optional
+	SQS *SQSSink `json:"sqs,omitempty"`
 	// Delivery is the retry policy for writing to the sink.
 	// +optional
 	Delivery *Delivery `json:"delivery,omitempty"`

@@ -105,10 +105,6 @@ func validateVertexName(pipeline, name string, path *field.Path) field.ErrorList
 	return nil
 }
 
-func validateSource(s *Source, path *field.Path) field.ErrorList {
-	return exactlyOne(path, []string{"http"}, []bool{s.HTTP != nil})
-}
-
 func validateFunctionVertex(f *FunctionVertex, path *field.Path, scope *pipelineScope) field.ErrorList {
 	errs := exactlyOne(path, []string{"ref", "spec"}, []bool{f.Ref != nil, f.Spec != nil})
 	if f.Ref != nil {
@@ -151,7 +147,13 @@ func validatePipelineSink(s *Sink, path *field.Path, scope *pipelineScope) field
 }
 
 func validateSinkKindAndDelivery(s *Sink, path *field.Path, scope *pipelineScope) field.ErrorList {
-	errs := exactlyOne(path, []string{"log", "http"}, []bool{s.Log != nil, s.HTTP != nil})
+	errs := exactlyOne(path, []string{"log", "http", "kafka", "sqs"}, []bool{s.Log != nil, s.HTTP != nil, s.Kafka != nil, s.SQS != nil})
+	if s.Kafka != nil {
+		errs = append(errs, validateKafkaSink(s.Kafka, path.Child("kafka"))...)
+	}
+	if s.SQS != nil {
+		errs = append(errs, validateQueue(s.SQS.QueueURL, s.SQS.Endpoint, path.Child("sqs"))...)
+	}
 	if s.Delivery != nil {
 		errs = append(errs, validateDelivery(s.Delivery, path.Child("delivery"), scope)...)
 	}
