@@ -41,8 +41,12 @@ func (p *Plane) observer(key string) scaler.Observer {
 		if o.Backlog, err = pendingSum(ctx, inputs); err != nil {
 			return o, err
 		}
-		if o.UpstreamBacklog, err = pendingSum(ctx, upstream); err != nil {
-			return o, err
+		for _, u := range upstream {
+			n, err := u.Backlog(ctx)
+			if err != nil {
+				return o, fmt.Errorf("upstream backlog: %w", err)
+			}
+			o.UpstreamBacklog += n
 		}
 		if invoker != nil {
 			// Buffered events in flight are already in the backlog.
@@ -66,6 +70,16 @@ func (r *rate) update(now time.Time, done uint64, ready int) float64 {
 	}
 	return r.last
 }
+
+// backlogger is what feeds a function: a vertex's buffer or a source.
+type backlogger interface {
+	Backlog(ctx context.Context) (int64, error)
+}
+
+// bufferBacklog is a buffer as a backlogger.
+type bufferBacklog struct{ b buffer.Buffer }
+
+func (b bufferBacklog) Backlog(ctx context.Context) (int64, error) { return b.b.Pending(ctx) }
 
 func pendingSum(ctx context.Context, bufs []buffer.Buffer) (int64, error) {
 	var sum int64

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 )
@@ -16,7 +17,7 @@ type desired struct {
 	order     []string
 	// vertices are the function and sink vertices whose dispatchers run.
 	vertices []*v1alpha1.Vertex
-	// sources are the HTTP source vertices.
+	// sources are the source vertices.
 	sources []*v1alpha1.Vertex
 }
 
@@ -57,9 +58,7 @@ func (p *Plane) plan(res Resources) (*desired, []error) {
 	for _, v := range valid {
 		byPath[VertexPath(v)] = v
 		if v.Spec.Source != nil {
-			if v.Spec.Source.HTTP != nil {
-				d.sources = append(d.sources, v)
-			}
+			d.sources = append(d.sources, v)
 		} else {
 			d.buffers[VertexPath(v)] = bufferName(v.Namespace, v.Spec.PipelineName, v.Spec.Name)
 		}
@@ -78,9 +77,16 @@ func (p *Plane) plan(res Resources) (*desired, []error) {
 			fn.inputs = append(fn.inputs, VertexPath(v))
 		}
 	}
-	// A running vertex's backlog flows into the functions its edges reach:
-	// the scaler wakes them ahead of it.
-	for _, u := range d.vertices {
+	// A running vertex's backlog (a source's: what waits in its system)
+	// flows into the functions its edges reach: the scaler wakes them
+	// ahead of it.
+	feeders := slices.Clone(d.vertices)
+	for _, v := range d.sources {
+		if v.Spec.Lifecycle.DesiredPhase != v1alpha1.PhasePaused {
+			feeders = append(feeders, v)
+		}
+	}
+	for _, u := range feeders {
 		for _, e := range u.Spec.Edges {
 			to := byPath[pathOf(u.Namespace, u.Spec.PipelineName, e.To)]
 			if to == nil || to.Spec.Function == nil || !Runs(to) {

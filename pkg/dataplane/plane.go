@@ -21,6 +21,8 @@ import (
 	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/scaler"
+	"github.com/freshetproj/freshet/pkg/sink"
+	"github.com/freshetproj/freshet/pkg/source"
 )
 
 // Resources are what runs: Functions (each invocable and running its
@@ -63,6 +65,12 @@ type Config struct {
 	Runner  Runner
 	Sender  *delivery.Sender
 	Metrics *router.Metrics
+	// OpenSource connects a source vertex other than HTTP (which the plane
+	// serves itself) to its system. Nil: only HTTP sources run.
+	OpenSource func(v *v1alpha1.Vertex) (source.Source, error)
+	// OpenSink connects a sink vertex other than log or HTTP (which the
+	// plane writes itself) to its system. Nil: only log and HTTP sinks run.
+	OpenSink func(v *v1alpha1.Vertex) (sink.Sink, error)
 	// FunctionKey names the replica set that serves function vertex v.
 	FunctionKey func(v *v1alpha1.Vertex) string
 	// Stdout receives the log sinks' JSON lines.
@@ -87,15 +95,17 @@ type Plane struct {
 	cancel      context.CancelFunc
 	buffers     map[string]buffer.Buffer // by vertex path
 	dispatchers map[string]*running      // by vertex path
+	pumps       map[string]*running      // by source vertex path
 	functions   map[string]*function     // by key
-	wg          sync.WaitGroup           // running dispatchers
+	wg          sync.WaitGroup           // running dispatchers and pumps
 	closed      bool
 }
 
-// running is one dispatcher and what it was built from.
+// running is one dispatcher or pump and what it was built from.
 type running struct {
 	built  v1alpha1.VertexSpec // the spec without what it does not use
-	key    string              // its function's key
+	key    string              // a dispatcher's function's key
+	source source.Source       // a pump's source
 	cancel context.CancelFunc
 }
 
@@ -104,7 +114,7 @@ type function struct {
 	fn       Function
 	invoker  *router.Invoker // for Functions, which are invocable
 	inputs   []buffer.Buffer // buffers of the running vertices it serves
-	upstream []buffer.Buffer // buffers of the vertices feeding those
+	upstream []backlogger    // buffers of the vertices (or sources) feeding those
 	rate     rate            // touched only by the scaler's loop
 }
 
@@ -123,6 +133,7 @@ func New(cfg Config) *Plane {
 		cancel:      cancel,
 		buffers:     map[string]buffer.Buffer{},
 		dispatchers: map[string]*running{},
+		pumps:       map[string]*running{},
 		functions:   map[string]*function{},
 	}
 }
@@ -150,6 +161,8 @@ func (p *Plane) Apply(ctx context.Context, res Resources) error {
 	}
 	errs = append(errs, p.runFunctions(want)...)
 	errs = append(errs, p.runDispatchers(want)...)
+	errs = append(errs, p.runPumps(want)...)
+	p.link(want)
 	p.cfg.Ingress.SetTable(p.table(want))
 	return errors.Join(errs...)
 }

@@ -2,16 +2,21 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"time"
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
-	"github.com/freshetproj/freshet/pkg/buffer"
 	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/scaler"
+	"github.com/freshetproj/freshet/pkg/sink"
 	httpsink "github.com/freshetproj/freshet/pkg/sink/http"
 	logsink "github.com/freshetproj/freshet/pkg/sink/log"
+	"github.com/freshetproj/freshet/pkg/source"
+	httpsource "github.com/freshetproj/freshet/pkg/source/http"
 )
 
 // runFunctions starts new functions, updates changed ones, stops those no
@@ -42,12 +47,6 @@ func (p *Plane) runFunctions(d *desired) []error {
 		rescale := fn.fn.Spec == nil || !reflect.DeepEqual(fn.fn.Spec.Scale, pl.fn.Spec.Scale) || !p.cfg.Scaler.Has(key)
 		p.mu.Lock()
 		fn.fn = pl.fn
-		fn.inputs, fn.upstream = p.buffersAt(pl.inputs), nil
-		for _, b := range p.buffersAt(pl.feeds) {
-			if !contains(fn.inputs, b) {
-				fn.upstream = append(fn.upstream, b)
-			}
-		}
 		// An unchanged Function keeps its invoker: it counts the requests
 		// in flight and waiting, which the scaler reads and MaxWaiting bounds.
 		switch {
@@ -91,24 +90,32 @@ func runSpec(s *v1alpha1.FunctionSpec) v1alpha1.FunctionSpec {
 	return c
 }
 
-// buffersAt returns the buffers at paths; p.mu is held.
-func (p *Plane) buffersAt(paths []string) []buffer.Buffer {
-	var out []buffer.Buffer
-	for _, path := range paths {
-		if b := p.buffers[path]; b != nil && !contains(out, b) {
-			out = append(out, b)
+// link tells every function what it serves and what feeds it: the
+// buffers of its vertices, and the buffers of the vertices (or the sources
+// of the source vertices) sending to those.
+func (p *Plane) link(d *desired) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, fn := range p.functions {
+		pl := d.functions[key]
+		if pl == nil {
+			continue
+		}
+		fn.inputs, fn.upstream = nil, nil
+		for _, path := range pl.inputs {
+			if b := p.buffers[path]; b != nil && !slices.Contains(fn.inputs, b) {
+				fn.inputs = append(fn.inputs, b)
+			}
+		}
+		for _, path := range pl.feeds {
+			switch b, r := p.buffers[path], p.pumps[path]; {
+			case r != nil:
+				fn.upstream = append(fn.upstream, r.source)
+			case b != nil && !slices.Contains(fn.inputs, b):
+				fn.upstream = append(fn.upstream, bufferBacklog{b})
+			}
 		}
 	}
-	return out
-}
-
-func contains(bs []buffer.Buffer, b buffer.Buffer) bool {
-	for _, x := range bs {
-		if x == b {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *Plane) functionTarget(key string, spec *v1alpha1.FunctionSpec) *router.FunctionTarget {
@@ -142,27 +149,72 @@ func (p *Plane) runDispatchers(d *desired) []error {
 			keep[path] = true
 			continue
 		}
-		disp, err := p.dispatcher(v, key)
+		disp, opened, err := p.dispatcher(v, key)
 		if err != nil {
 			errs = append(errs, err)
 			continue // the old one, if any, is stopped below
 		}
 		keep[path] = true
-		p.stopDispatcher(path)
-		p.startDispatcher(path, &running{built: built, key: key}, disp)
-	}
-	p.mu.Lock()
-	var stop []string
-	for path := range p.dispatchers {
-		if !keep[path] {
-			stop = append(stop, path)
+		p.stop(p.dispatchers, path)
+		var after func()
+		if opened != nil {
+			after = func() {
+				if err := opened.Close(); err != nil {
+					p.cfg.Log.Warn("closing the sink", "vertex", path, "error", err)
+				}
+			}
 		}
+		p.start(p.dispatchers, path, &running{built: built, key: key}, disp.Run, after)
 	}
-	p.mu.Unlock()
-	for _, path := range stop {
-		p.stopDispatcher(path)
-	}
+	p.stopOthers(p.dispatchers, keep)
 	return errs
+}
+
+// runPumps starts a pump for every source vertex not paused that has none
+// or whose spec changed, and stops the rest; a stopped pump's source is
+// closed once its writes in flight are done.
+func (p *Plane) runPumps(d *desired) []error {
+	var errs []error
+	keep := map[string]bool{}
+	for _, v := range d.sources {
+		if v.Spec.Lifecycle.DesiredPhase == v1alpha1.PhasePaused {
+			continue
+		}
+		path, built := VertexPath(v), builtFrom(v)
+		p.mu.Lock()
+		r := p.pumps[path]
+		p.mu.Unlock()
+		if r != nil && reflect.DeepEqual(r.built, built) {
+			keep[path] = true
+			continue
+		}
+		src, err := p.openSource(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("vertex %s: %w", path, err))
+			continue
+		}
+		keep[path] = true
+		pump := &router.Pump{Vertex: path, Source: src, Routes: p.routes(v), Grace: p.cfg.Grace, Log: p.cfg.Log, Metrics: p.cfg.Metrics}
+		p.stop(p.pumps, path)
+		p.start(p.pumps, path, &running{built: built, source: src}, pump.Run, func() {
+			if err := src.Close(); err != nil {
+				p.cfg.Log.Warn("closing the source", "vertex", path, "error", err)
+			}
+		})
+	}
+	p.stopOthers(p.pumps, keep)
+	return errs
+}
+
+// openSource connects source vertex v to its system.
+func (p *Plane) openSource(v *v1alpha1.Vertex) (source.Source, error) {
+	if v.Spec.Source.HTTP != nil {
+		return httpsource.New(), nil
+	}
+	if p.cfg.OpenSource == nil {
+		return nil, errors.New("this source kind is not supported here")
+	}
+	return p.cfg.OpenSource(v)
 }
 
 // builtFrom is the part of a vertex's spec its dispatcher is built from:
@@ -174,39 +226,60 @@ func builtFrom(v *v1alpha1.Vertex) v1alpha1.VertexSpec {
 	return s
 }
 
-func (p *Plane) startDispatcher(path string, r *running, d *router.Dispatcher) {
+// start runs run under its own context as workers[path], then after (if
+// set) once run returned.
+func (p *Plane) start(workers map[string]*running, path string, r *running, run func(context.Context) error, after func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ctx, cancel := context.WithCancel(p.base)
 	r.cancel = cancel
-	p.dispatchers[path] = r
+	workers[path] = r
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		if err := d.Run(ctx); err != nil {
-			p.cfg.Log.Error("dispatcher stopped", "vertex", path, "error", err)
+		if err := run(ctx); err != nil {
+			p.cfg.Log.Error("stopped", "vertex", path, "error", err)
+		}
+		if after != nil {
+			after()
 		}
 	}()
-	p.cfg.Log.Debug("dispatching", "vertex", path)
+	p.cfg.Log.Debug("started", "vertex", path)
 }
 
-// stopDispatcher cancels path's dispatcher, if any; it finishes its
-// in-flight deliveries (up to Grace) on its own.
-func (p *Plane) stopDispatcher(path string) {
+// stop cancels workers[path], if any; it finishes its in-flight work (up
+// to Grace) on its own.
+func (p *Plane) stop(workers map[string]*running, path string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if r := p.dispatchers[path]; r != nil {
+	if r := workers[path]; r != nil {
 		r.cancel()
-		delete(p.dispatchers, path)
-		p.cfg.Log.Debug("stopped dispatching", "vertex", path)
+		delete(workers, path)
+		p.cfg.Log.Debug("stopping", "vertex", path)
+	}
+}
+
+// stopOthers stops the workers whose paths are not in keep.
+func (p *Plane) stopOthers(workers map[string]*running, keep map[string]bool) {
+	p.mu.Lock()
+	var stop []string
+	for path := range workers {
+		if !keep[path] {
+			stop = append(stop, path)
+		}
+	}
+	p.mu.Unlock()
+	for _, path := range stop {
+		p.stop(workers, path)
 	}
 }
 
 // dispatcher builds the dispatcher of function or sink vertex v, whose
-// function (if any) is key.
-func (p *Plane) dispatcher(v *v1alpha1.Vertex, key string) (*router.Dispatcher, error) {
+// function (if any) is key, and the sink it opened (to close once it
+// stops).
+func (p *Plane) dispatcher(v *v1alpha1.Vertex, key string) (d *router.Dispatcher, opened sink.Sink, err error) {
 	path := VertexPath(v)
-	d := &router.Dispatcher{
+	d = &router.Dispatcher{
 		Vertex:  path,
 		In:      p.buffer(path),
 		Routes:  p.routes(v),
@@ -233,22 +306,36 @@ func (p *Plane) dispatcher(v *v1alpha1.Vertex, key string) (*router.Dispatcher, 
 			policy = *v.Spec.Sink.Delivery
 		}
 		d.Policy = delivery.PolicyFor(policy)
-		switch {
-		case v.Spec.Sink.Log != nil:
-			d.Target = logsink.New(path, p.cfg.Stdout)
-		case v.Spec.Sink.HTTP != nil:
-			d.Target = &httpsink.Sink{URL: v.Spec.Sink.HTTP.URI, Sender: p.cfg.Sender, Timeout: d.Policy.Timeout}
-		default:
-			return nil, fmt.Errorf("vertex %s: sink has no kind", path)
+		s, err := p.openSink(v, d.Policy.Timeout)
+		if err != nil {
+			return nil, nil, fmt.Errorf("vertex %s: %w", path, err)
 		}
+		d.Target, opened = sink.Target{Sink: s}, s
 	default:
-		return nil, fmt.Errorf("vertex %s: neither function nor sink", path)
+		return nil, nil, fmt.Errorf("vertex %s: neither function nor sink", path)
 	}
-	var err error
 	if d.DeadLetter, err = p.deadLetter(v); err != nil {
-		return nil, err
+		if opened != nil {
+			_ = opened.Close()
+		}
+		return nil, nil, err
 	}
-	return d, nil
+	return d, opened, nil
+}
+
+// openSink connects sink vertex v to its system; timeout bounds one
+// attempt of an HTTP sink.
+func (p *Plane) openSink(v *v1alpha1.Vertex, timeout time.Duration) (sink.Sink, error) {
+	switch s := v.Spec.Sink; {
+	case s.Log != nil:
+		return logsink.New(VertexPath(v), p.cfg.Stdout), nil
+	case s.HTTP != nil:
+		return &httpsink.Sink{URL: s.HTTP.URI, Sender: p.cfg.Sender, Timeout: timeout}, nil
+	case p.cfg.OpenSink == nil:
+		return nil, errors.New("this sink kind is not supported here")
+	default:
+		return p.cfg.OpenSink(v)
+	}
 }
 
 func (p *Plane) routes(v *v1alpha1.Vertex) []router.Route {
@@ -278,16 +365,21 @@ func (p *Plane) deadLetter(v *v1alpha1.Vertex) (router.DeadLetter, error) {
 
 // table is what the ingress serves.
 func (p *Plane) table(d *desired) router.Table {
-	t := router.Table{Sources: map[string][]router.Route{}, Paused: map[string]bool{}, Functions: map[string]*router.Invoker{}}
-	for _, v := range d.sources {
-		path := VertexPath(v)
-		t.Sources[path] = p.routes(v)
-		if v.Spec.Lifecycle.DesiredPhase == v1alpha1.PhasePaused {
-			t.Paused[path] = true
-		}
-	}
+	t := router.Table{Sources: map[string]*httpsource.Source{}, Paused: map[string]bool{}, Functions: map[string]*router.Invoker{}}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, v := range d.sources {
+		path := VertexPath(v)
+		if v.Spec.Lifecycle.DesiredPhase == v1alpha1.PhasePaused {
+			t.Paused[path] = true
+			continue
+		}
+		if r := p.pumps[path]; r != nil {
+			if h, ok := r.source.(*httpsource.Source); ok {
+				t.Sources[path] = h
+			}
+		}
+	}
 	for key, fn := range p.functions {
 		if fn.invoker != nil {
 			t.Functions[key] = fn.invoker

@@ -122,7 +122,7 @@ func TestIngressTooLargeForBuffer(t *testing.T) {
 	store := newStore(t)
 	out := openBuffer(t, store, "ingbig_out")
 	srv := ingressServer(t, &Ingress{
-		Sources:      map[string][]Route{"ns/p/in": {{To: "out", Out: out}}},
+		Sources:      sources(t, map[string][]Route{"ns/p/in": {{To: "out", Out: out}}}),
 		MaxBodyBytes: 2 * jetstream.EmbeddedMaxPayload,
 	})
 	body := string(bytes.Repeat([]byte("x"), jetstream.EmbeddedMaxPayload+1))

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	httpsource "github.com/freshetproj/freshet/pkg/source/http"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -177,4 +178,32 @@ func newTestSender() *delivery.Sender { return delivery.NewSender() }
 
 func filter(exact, prefix map[string]string) *v1alpha1.Filter {
 	return &v1alpha1.Filter{Exact: exact, Prefix: prefix}
+}
+
+// sources makes an HTTP source for each key, with a Pump writing its
+// events along the key's routes (and counting them in metrics, if given),
+// as the data plane runs them.
+func sources(t *testing.T, routes map[string][]Route, metrics ...*Metrics) map[string]*httpsource.Source {
+	t.Helper()
+	out := map[string]*httpsource.Source{}
+	for key, rs := range routes {
+		src := httpsource.New()
+		p := &Pump{Vertex: key, Source: src, Routes: rs, Grace: 5 * time.Second, RetryDelay: 100 * time.Millisecond}
+		if len(metrics) > 0 {
+			p.Metrics = metrics[0]
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = p.Run(ctx)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+			_ = src.Close()
+		})
+		out[key] = src
+	}
+	return out
 }

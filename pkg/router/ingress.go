@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/buffer"
 	"github.com/freshetproj/freshet/pkg/cloudevent"
+	httpsource "github.com/freshetproj/freshet/pkg/source/http"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -24,11 +26,11 @@ const DefaultMaxBodyBytes = 4 << 20
 // Sources, Paused and Functions are what it serves at first; SetTable
 // replaces them while it serves.
 type Ingress struct {
-	// Sources maps "namespace/pipeline/vertex" of every HTTP source to its
-	// outgoing routes.
-	Sources map[string][]Route
-	// Paused holds the sources of paused pipelines: they answer 503 and
-	// take nothing.
+	// Sources maps "namespace/pipeline/vertex" of every HTTP source to it;
+	// a Pump writes its events into the buffers of its edges.
+	Sources map[string]*httpsource.Source
+	// Paused holds the sources of paused pipelines (which have no Source
+	// running): they answer 503 and take nothing.
 	Paused map[string]bool
 	// Functions maps "namespace/name" to the invoker of a Function.
 	Functions map[string]*Invoker
@@ -44,7 +46,7 @@ type Ingress struct {
 
 // Table is what an Ingress serves; see the Ingress fields of the same names.
 type Table struct {
-	Sources   map[string][]Route
+	Sources   map[string]*httpsource.Source
 	Paused    map[string]bool
 	Functions map[string]*Invoker
 }
@@ -58,11 +60,12 @@ func (in *Ingress) SetTable(t Table) {
 }
 
 // source looks up the HTTP source key.
-func (in *Ingress) source(key string) (routes []Route, found, paused bool) {
+func (in *Ingress) source(key string) (src *httpsource.Source, found, paused bool) {
 	in.mu.RLock()
 	defer in.mu.RUnlock()
-	routes, found = in.Sources[key]
-	return routes, found, in.Paused[key]
+	src, found = in.Sources[key]
+	paused = in.Paused[key]
+	return src, found || paused, paused
 }
 
 // function looks up the Function key.
@@ -163,11 +166,11 @@ func (in *Ingress) readEvents(w http.ResponseWriter, r *http.Request) ([]*cloude
 // a pause is an operator's decision, likely to last minutes.
 const pausedRetryAfter = 30
 
-// ingest writes the request's events into the buffers behind an HTTP source
-// and answers 202 only once all of them are durable.
+// ingest hands the request's events to the HTTP source and answers 202
+// only once all of them are durably buffered.
 func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("namespace") + "/" + r.PathValue("pipeline") + "/" + r.PathValue("vertex")
-	routes, found, paused := in.source(key)
+	src, found, paused := in.source(key)
 	if found && paused {
 		in.Metrics.reject("503")
 		w.Header().Set("Retry-After", strconv.Itoa(pausedRetryAfter))
@@ -178,22 +181,25 @@ func (in *Ingress) ingest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ids := make([]string, len(events))
-	for i, e := range events {
-		ids[i] = EventID(e)
-	}
-	if err := writeRoutes(r.Context(), routes, events, ids); err != nil {
-		if errors.Is(err, buffer.ErrTooLarge) {
-			in.Metrics.reject("413")
-			writeError(w, http.StatusRequestEntityTooLarge, errorBody{Error: "an event is larger than the buffer can store"})
-			return
-		}
-		in.Log.Error("ingest", "source", key, "error", err)
+	err := src.Submit(r.Context(), events)
+	var notStored *httpsource.NotStoredError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusAccepted)
+	case errors.Is(err, buffer.ErrTooLarge):
+		in.Metrics.reject("413")
+		writeError(w, http.StatusRequestEntityTooLarge, errorBody{Error: "an event is larger than the buffer can store"})
+	case errors.Is(err, httpsource.ErrBusy):
+		in.Metrics.reject("429")
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, errorBody{Error: "source " + key + ": " + err.Error()})
+	case errors.As(err, &notStored):
+		in.Metrics.reject("503")
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(notStored.RetryAfter.Seconds())))))
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "could not store events: the buffer is unavailable; send them again"})
+	default: // the source closed (reconfigured, shutting down) or the client left
 		in.Metrics.reject("503")
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "could not store events: " + err.Error()})
-		return
+		writeError(w, http.StatusServiceUnavailable, errorBody{Error: "source " + key + ": " + err.Error() + "; send the events again"})
 	}
-	in.Metrics.accepted(key, len(events))
-	w.WriteHeader(http.StatusAccepted)
 }

@@ -284,7 +284,7 @@ func TestIngressAccepts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			out := openBuffer(t, store, "ingress_ok_"+strconv.Itoa(i))
-			srv := ingressServer(t, &Ingress{Sources: map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}}})
+			srv := ingressServer(t, &Ingress{Sources: sources(t, map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}})})
 			a := do(t, srv.URL, request{path: "/pipelines/ns/p/src", header: tc.req.header, body: tc.req.body})
 			if a.status != http.StatusAccepted {
 				t.Fatalf("status %d, want 202; body %s", a.status, a.body)
@@ -307,7 +307,7 @@ func TestIngressRoutes(t *testing.T) {
 	all2 := openBuffer(t, store, "ingress_routes_all2")
 	orders := openBuffer(t, store, "ingress_routes_orders")
 	acme := openBuffer(t, store, "ingress_routes_acme")
-	srv := ingressServer(t, &Ingress{Sources: map[string][]Route{
+	srv := ingressServer(t, &Ingress{Sources: sources(t, map[string][]Route{
 		"ns/p/src": {
 			{To: "all1", Out: all1},
 			{To: "all2", Out: all2},
@@ -317,7 +317,7 @@ func TestIngressRoutes(t *testing.T) {
 		"ns/p/only-orders": {
 			{To: "orders", Out: orders, Filter: filter(map[string]string{"type": "com.acme.order"}, nil)},
 		},
-	}})
+	})})
 	batch := `[
 		{"specversion":"1.0","id":"r1","source":"/s","type":"com.acme.order","tenant":"acme-eu"},
 		{"specversion":"1.0","id":"r2","source":"/s","type":"com.acme.order"},
@@ -400,9 +400,9 @@ func TestIngressRejects(t *testing.T) {
 	other := openBuffer(t, store, "ingress_rejects_other")
 	reg := prometheus.NewRegistry()
 	in := &Ingress{
-		Sources: map[string][]Route{
+		Sources: sources(t, map[string][]Route{
 			"ns/p/src": {{To: "ns/p/fn", Out: out}, {To: "ns/p/other", Out: other}},
-		},
+		}),
 		MaxBodyBytes: maxBody,
 		Metrics:      NewMetrics(reg),
 		Gatherer:     reg,
@@ -496,9 +496,10 @@ func TestIngressHealthDrainingMetrics(t *testing.T) {
 	store := newStore(t)
 	out := openBuffer(t, store, "ingress_health")
 	reg := prometheus.NewRegistry()
+	metrics := NewMetrics(reg)
 	in := &Ingress{
-		Sources:  map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}},
-		Metrics:  NewMetrics(reg),
+		Sources:  sources(t, map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}}, metrics),
+		Metrics:  metrics,
 		Gatherer: reg,
 	}
 	srv := ingressServer(t, in)
@@ -549,14 +550,14 @@ func TestIngressStoreFailure(t *testing.T) {
 	if err := out.Close(); err != nil {
 		t.Fatalf("close buffer: %v", err)
 	}
-	srv := ingressServer(t, &Ingress{Sources: map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}}})
+	srv := ingressServer(t, &Ingress{Sources: sources(t, map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}})})
 	a := do(t, srv.URL, request{path: "/pipelines/ns/p/src", header: binaryHeaders("c1", nil)})
 	mustEqual(t, "status", a.status, http.StatusServiceUnavailable)
 	if a.header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")
 	}
-	if e := a.errorBody(t); !strings.Contains(e.Error, "ns/p/fn") {
-		t.Fatalf("error %q does not name the route", e.Error)
+	if e := a.errorBody(t); !strings.Contains(e.Error, "could not store") {
+		t.Fatalf("error %q does not say the events were not stored", e.Error)
 	}
 }
 
@@ -565,7 +566,7 @@ func TestIngressStoreFailure(t *testing.T) {
 func TestIngressPausedSource(t *testing.T) {
 	store := newStore(t)
 	out := openBuffer(t, store, "ingress_paused")
-	routes := map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}}
+	routes := sources(t, map[string][]Route{"ns/p/src": {{To: "ns/p/fn", Out: out}}})
 	in := &Ingress{Sources: routes, Paused: map[string]bool{"ns/p/src": true}}
 	srv := ingressServer(t, in)
 

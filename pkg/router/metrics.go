@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "freshet_ingress_events_total",
-			Help: "Events accepted (durably written) by an HTTP source.",
+			Help: "Events accepted (durably written into the buffers of its edges) by a source vertex.",
 		}, []string{"source"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "freshet_ingress_rejected_requests_total",

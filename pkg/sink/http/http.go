@@ -5,6 +5,8 @@ package http
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
@@ -16,15 +18,27 @@ type Sink struct {
 	URL     string
 	Sender  *delivery.Sender
 	Timeout time.Duration // per attempt
+
+	closed atomic.Bool
 }
 
-// Deliver makes one attempt per event; replies are ignored (a sink ends the
+// Write makes one attempt per event; replies are ignored (a sink ends the
 // pipeline). It fails on the first event that fails.
-func (s *Sink) Deliver(ctx context.Context, events []*cloudevent.Event) ([]*cloudevent.Event, error) {
+func (s *Sink) Write(ctx context.Context, events []*cloudevent.Event) error {
+	if s.closed.Load() {
+		return delivery.AsFailure(s.URL, errors.New("http sink is closed"))
+	}
 	for _, e := range events {
 		if _, err := s.Sender.Send(ctx, s.URL, []*cloudevent.Event{e}, false, s.Timeout); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return nil, nil
+	return nil
+}
+
+// Close makes later writes fail; the Sender's connections are shared and
+// stay open.
+func (s *Sink) Close() error {
+	s.closed.Store(true)
+	return nil
 }

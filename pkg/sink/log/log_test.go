@@ -83,9 +83,8 @@ func TestDeliverWritesOneLinePerEvent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			sink := logsink.New("log", &out)
-			replies, err := sink.Deliver(context.Background(), tc.events)
-			if err != nil || replies != nil {
-				t.Fatalf("Deliver = %v, %v", replies, err)
+			if err := sink.Write(context.Background(), tc.events); err != nil {
+				t.Fatalf("Write: %v", err)
 			}
 			got := lines(out.Bytes())
 			if len(got) != len(tc.events) {
@@ -113,7 +112,7 @@ func TestPrettyJSONDataStaysOnOneLine(t *testing.T) {
 	var out bytes.Buffer
 	sink := logsink.New("log", &out)
 	events := []*cloudevent.Event{event("p1", pretty, "application/json"), event("p2", []byte(`{"c":3}`), "application/json")}
-	if _, err := sink.Deliver(context.Background(), events); err != nil {
+	if err := sink.Write(context.Background(), events); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	got := lines(out.Bytes())
@@ -163,7 +162,7 @@ func TestConcurrentDeliverNeverInterleaves(t *testing.T) {
 					}
 					events[i] = event("g"+strconv.Itoa(g)+"-c"+strconv.Itoa(c)+"-i"+strconv.Itoa(i), data, "application/json")
 				}
-				if _, err := sink.Deliver(context.Background(), events); err != nil {
+				if err := sink.Write(context.Background(), events); err != nil {
 					errs <- err
 				}
 			}
@@ -214,7 +213,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 func TestDeliverWriterFails(t *testing.T) {
 	w := &failingWriter{fail: 1 << 30}
 	sink := logsink.New("mylog", w)
-	_, err := sink.Deliver(context.Background(), []*cloudevent.Event{event("f1", []byte(`1`), "application/json")})
+	err := sink.Write(context.Background(), []*cloudevent.Event{event("f1", []byte(`1`), "application/json")})
 	if err == nil {
 		t.Fatal("Deliver to a failing writer returned no error")
 	}
@@ -228,7 +227,7 @@ func TestDeliverInvalidEventIsPermanent(t *testing.T) {
 	var out bytes.Buffer
 	sink := logsink.New("log", &out)
 	bad := event("", nil, "") // no id
-	_, err := sink.Deliver(context.Background(), []*cloudevent.Event{event("ok", nil, ""), bad})
+	err := sink.Write(context.Background(), []*cloudevent.Event{event("ok", nil, ""), bad})
 	var f *delivery.Failure
 	if !errors.As(err, &f) || f.Retriable() {
 		t.Fatalf("Deliver(invalid) = %v, want a permanent failure", err)
@@ -244,10 +243,10 @@ func TestDeliverInvalidEventIsPermanent(t *testing.T) {
 func TestDeliverRecoversAfterWriteError(t *testing.T) {
 	w := &failingWriter{fail: 1}
 	sink := logsink.New("log", w)
-	if _, err := sink.Deliver(context.Background(), []*cloudevent.Event{event("r1", []byte(`1`), "application/json")}); err == nil {
+	if err := sink.Write(context.Background(), []*cloudevent.Event{event("r1", []byte(`1`), "application/json")}); err == nil {
 		t.Fatal("first Deliver: no error from a failing writer")
 	}
-	_, err := sink.Deliver(context.Background(), []*cloudevent.Event{event("r2", []byte(`2`), "application/json")})
+	err := sink.Write(context.Background(), []*cloudevent.Event{event("r2", []byte(`2`), "application/json")})
 	if err != nil {
 		t.Fatalf("after one failed write the sink must recover once its writer works again: %v", err)
 	}
