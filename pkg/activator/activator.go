@@ -25,6 +25,7 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
+	"github.com/freshetproj/freshet/pkg/connect"
 	"github.com/freshetproj/freshet/pkg/dataplane"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/runtime/kubernetes"
@@ -117,6 +118,8 @@ func Run(ctx context.Context, cfg Config, restConfig *rest.Config) error {
 			return &kubernetes.Runner{Scaler: &kubernetes.Scaler{Client: mgr.GetClient()}}
 		},
 		FunctionKey:   FunctionKey,
+		OpenSource:    connect.OpenSource,
+		OpenSink:      connect.OpenSink,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Grace:         cfg.Grace,
 		ScaleInterval: cfg.ScaleInterval,

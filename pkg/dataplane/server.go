@@ -18,6 +18,8 @@ import (
 	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/scaler"
+	"github.com/freshetproj/freshet/pkg/sink"
+	"github.com/freshetproj/freshet/pkg/source"
 )
 
 // ServerConfig is what a Server is built from.
@@ -27,6 +29,10 @@ type ServerConfig struct {
 	// which wants their ready endpoints.
 	NewRunner   func(pool *router.Pool) Runner
 	FunctionKey func(v *v1alpha1.Vertex) string
+	// OpenSource and OpenSink connect to other systems' sources and sinks
+	// (see Config).
+	OpenSource func(v *v1alpha1.Vertex) (source.Source, error)
+	OpenSink   func(v *v1alpha1.Vertex) (sink.Sink, error)
 	// MaxBodyBytes limits an ingress request body. Default 4 MiB, or less
 	// when the buffer's largest message is smaller.
 	MaxBodyBytes int64
@@ -90,6 +96,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		Sender:      delivery.NewSender(),
 		Metrics:     metrics,
 		FunctionKey: cfg.FunctionKey,
+		OpenSource:  cfg.OpenSource,
+		OpenSink:    cfg.OpenSink,
 		Stdout:      cfg.Stdout,
 		Grace:       cfg.Grace,
 		Log:         cfg.Log,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
+	"github.com/freshetproj/freshet/pkg/connect"
 	"github.com/freshetproj/freshet/pkg/dataplane"
 	"github.com/freshetproj/freshet/pkg/router"
 	"github.com/freshetproj/freshet/pkg/runtime/local"
@@ -88,6 +89,8 @@ func Run(ctx context.Context, cfg Config, res Resources) error {
 			return rt
 		},
 		FunctionKey:   functionKey,
+		OpenSource:    connect.OpenSource,
+		OpenSink:      connect.OpenSink,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Grace:         cfg.Grace,
 		ScaleInterval: cfg.ScaleInterval,

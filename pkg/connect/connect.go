@@ -1,0 +1,54 @@
+// Package connect opens the sources and sinks of external systems (Kafka,
+// SQS) a Vertex names. The data plane serves HTTP sources and log and HTTP
+// sinks itself; freshet dev and the activator give it these for the rest.
+package connect
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/pkg/sink"
+	sqssink "github.com/freshetproj/freshet/pkg/sink/sqs"
+	"github.com/freshetproj/freshet/pkg/source"
+	sqssource "github.com/freshetproj/freshet/pkg/source/sqs"
+)
+
+// Timeout bounds connecting to a system.
+const Timeout = 30 * time.Second
+
+// OpenSource connects source vertex v (defaulted) to its system.
+func OpenSource(v *v1alpha1.Vertex) (source.Source, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	switch s := v.Spec.Source; {
+	case s.Kafka != nil:
+		return openKafkaSource(ctx, s.Kafka, ConsumerGroup(v))
+	case s.SQS != nil:
+		return sqssource.Open(ctx, s.SQS)
+	}
+	return nil, errors.New("the source has no kind this build can open")
+}
+
+// OpenSink connects sink vertex v (defaulted) to its system.
+func OpenSink(v *v1alpha1.Vertex) (sink.Sink, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	switch s := v.Spec.Sink; {
+	case s.Kafka != nil:
+		return openKafkaSink(ctx, s.Kafka)
+	case s.SQS != nil:
+		return sqssink.Open(ctx, s.SQS)
+	}
+	return nil, errors.New("the sink has no kind this build can open")
+}
+
+// ConsumerGroup is a Kafka source vertex's group: its own, or
+// freshet.<namespace>.<pipeline>.<vertex>.
+func ConsumerGroup(v *v1alpha1.Vertex) string {
+	if g := v.Spec.Source.Kafka.ConsumerGroup; g != "" {
+		return g
+	}
+	return "freshet." + v.Namespace + "." + v.Spec.PipelineName + "." + v.Spec.Name
+}
