@@ -64,7 +64,13 @@ func freePort(t *testing.T) string {
 // ready.
 func startFreshet(t *testing.T, addr, dataDir string, files ...string) *instance {
 	t.Helper()
-	args := []string{"dev", "--addr", addr, "--data-dir", dataDir, "--grace", "10s"}
+	return startFreshetWith(t, addr, dataDir, nil, files...)
+}
+
+// startFreshetWith is startFreshet with more flags for freshet dev.
+func startFreshetWith(t *testing.T, addr, dataDir string, flags []string, files ...string) *instance {
+	t.Helper()
+	args := append([]string{"dev", "--addr", addr, "--data-dir", dataDir, "--grace", "10s"}, flags...)
 	for _, f := range files {
 		args = append(args, "-f", f)
 	}

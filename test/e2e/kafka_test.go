@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
 	kafkabroker "github.com/freshetproj/freshet/test/brokers/kafka"
 )
 
@@ -212,4 +213,31 @@ func TestKafkaScaleFromZero(t *testing.T) {
 		return in.ready(t, "default/k-fn") == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	in.stop()
+}
+
+// TestKafkaTwoRoutersOneKilled: two freshet dev processes share one
+// JetStream (as activators share a cluster) and one consumer group; kill -9
+// of one mid-stream loses nothing: the other takes over its partitions
+// (from the last committed offsets) and its buffered events.
+func TestKafkaTwoRoutersOneKilled(t *testing.T) {
+	k := newKafkaPipeline(t, `{min: 1, max: 2, containerConcurrency: 32}`)
+	out := k.readOut(t)
+	nats, err := jetstream.Open(context.Background(), jetstream.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("JetStream: %v", err)
+	}
+	t.Cleanup(func() { nats.Close() })
+	shared := []string{"--nats-url", nats.ClientURL()}
+	a := startFreshetWith(t, freePort(t), t.TempDir(), shared, k.file)
+	b := startFreshetWith(t, freePort(t), t.TempDir(), shared, k.file)
+	k.produce(t, 0, events)
+	waitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		return len(out.values) >= 2000
+	})
+	a.kill9()
+	dups := out.waitDistinct(t, events, 5*time.Minute)
+	t.Logf("all %d records arrived with one of two routers killed; %d duplicates", events, dups)
+	b.stop()
 }
