@@ -3,6 +3,7 @@ package sourcetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -136,4 +137,44 @@ func backlogDrains(t *testing.T, sys *System) {
 		n := backlog()
 		return n == 0, fmt.Sprint(n)
 	})
+}
+
+// readWaits: Read on an empty stream returns nothing, without error, once
+// maxWait has passed (rule 1) — the pump relies on it to notice its
+// context ending. The slack allows for a busy machine.
+func readWaits(t *testing.T, sys *System) {
+	src := open(t, sys)
+	const maxWait, slack = 300 * time.Millisecond, 3 * time.Second
+	for range 3 {
+		start := time.Now()
+		ms, err := src.Read(context.Background(), 10, maxWait)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if len(ms) != 0 {
+			t.Fatalf("read %d messages from an empty stream", len(ms))
+		}
+		if took > maxWait+slack {
+			t.Fatalf("Read(maxWait %v) took %v", maxWait, took)
+		}
+	}
+}
+
+// settleAfterClose: settling a message after Close returns ErrClosed
+// (rule 9), and the message comes back.
+func settleAfterClose(t *testing.T, sys *System) {
+	src := open(t, sys)
+	sent := events("late", 2)
+	sys.Send(t, sent)
+	got := readUntil(t, src, ids(sent), sys.Redelivery)
+	closeSource(t, src)
+	if err := got[0].Ack(context.Background()); !errors.Is(err, source.ErrClosed) {
+		t.Errorf("Ack after Close = %v, want ErrClosed", err)
+	}
+	if err := got[1].Nack(context.Background(), 0); !errors.Is(err, source.ErrClosed) {
+		t.Errorf("Nack after Close = %v, want ErrClosed", err)
+	}
+	again := open(t, sys)
+	ackAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
 }

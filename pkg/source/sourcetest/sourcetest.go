@@ -44,6 +44,8 @@ func Run(t *testing.T, fresh Factory) {
 		{"NackComesBack", nackComesBack},
 		{"OutOfOrderAcksLoseNothing", outOfOrderAcks},
 		{"BacklogCountsAndDrains", backlogDrains},
+		{"ReadWaitsAtMostMaxWait", readWaits},
+		{"SettleAfterCloseIsErrClosed", settleAfterClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sys := fresh(t)
