@@ -502,6 +502,15 @@ func TestApplyRunsPipelineAndFunctions(t *testing.T) {
 	if len(d) != 2 || d[fnPath] == nil || d[outPath] == nil {
 		t.Fatalf("dispatchers = %v, want ones for %s and %s only", d, fnPath, outPath)
 	}
+	// A source vertex's backlog is what waits in its system: for HTTP,
+	// requests not yet buffered — none now.
+	n, ok, err := f.plane.Pending(context.Background(), "ns/p/in")
+	if err != nil || !ok || n != 0 {
+		t.Fatalf("Pending of the source = %d, %v, %v; want 0, true, nil", n, ok, err)
+	}
+	if _, ok, _ := f.plane.Pending(context.Background(), "ns/p/nope"); ok {
+		t.Fatal("Pending of an unknown vertex reported one")
+	}
 }
 
 // TestApplyUnchangedIsNoOp proves re-applying equal resources (new

@@ -179,17 +179,22 @@ func (p *Plane) Close() {
 	p.wg.Wait()
 }
 
-// Pending is the backlog of the buffer in front of the vertex at path
-// ("namespace/pipeline/vertex"); false when the plane has no such buffer.
+// Pending is the backlog of the vertex at path ("namespace/pipeline/
+// vertex"): of the buffer in front of it, or for a running source vertex,
+// what waits in its system. False when the plane has neither.
 func (p *Plane) Pending(ctx context.Context, path string) (int64, bool, error) {
 	p.mu.Lock()
-	b := p.buffers[path]
+	b, r := p.buffers[path], p.pumps[path]
 	p.mu.Unlock()
-	if b == nil {
-		return 0, false, nil
+	switch {
+	case b != nil:
+		n, err := b.Pending(ctx)
+		return n, true, err
+	case r != nil:
+		n, err := r.source.Backlog(ctx)
+		return n, true, err
 	}
-	n, err := b.Pending(ctx)
-	return n, true, err
+	return 0, false, nil
 }
 
 // openBuffers opens the buffers of paths the plane does not have yet.

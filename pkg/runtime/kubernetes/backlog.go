@@ -25,7 +25,8 @@ type Backlogs interface {
 
 // BacklogReporter writes each Vertex's status.backlog and backlogTime:
 // what the Vertex reconciler reads to tell a drained pause, and what
-// `kubectl get vtx` shows.
+// `kubectl get vtx` shows — for a source vertex, what waits in its system
+// (a Kafka group's lag, an SQS queue's depth).
 type BacklogReporter struct {
 	// Client reads Vertices (normally from the cache) and patches their
 	// status.
@@ -87,9 +88,6 @@ func (r *BacklogReporter) Report(ctx context.Context) error {
 	var first error
 	for i := range list.Items {
 		v := &list.Items[i]
-		if v.Spec.Source != nil {
-			continue // a source has no buffer
-		}
 		n, ok, err := r.Backlogs.Pending(ctx, dataplane.VertexPath(v))
 		if err == nil && ok && ReportDue(v, n, time.Now()) {
 			err = r.patch(ctx, v, n)
