@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +31,7 @@ import (
 	"github.com/freshetproj/freshet/pkg/reconciler/function"
 	"github.com/freshetproj/freshet/pkg/reconciler/pipeline"
 	"github.com/freshetproj/freshet/pkg/reconciler/vertex"
+	sqsbrokers "github.com/freshetproj/freshet/test/brokers/sqs"
 	"github.com/freshetproj/freshet/test/envtest"
 )
 
@@ -411,4 +414,41 @@ func (l *lines) ids() map[string]bool {
 		}
 	}
 	return ids
+}
+
+// TestSQSSourceOnKubernetes: a Pipeline applied to the cluster with an SQS
+// source (a real emulator) runs in the activator: every message sent to
+// the queue reaches the sink, and the source vertex reports the queue's
+// depth in its status.
+func TestSQSSourceOnKubernetes(t *testing.T) {
+	em := sqsbrokers.StartFauxqs(t)
+	sqs := em.Client(t)
+	ctx := context.Background()
+	q, err := sqs.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The activator finds credentials the usual way: here, its environment.
+	t.Setenv("AWS_ACCESS_KEY_ID", sqsbrokers.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", sqsbrokers.SecretAccessKey)
+	t.Setenv("AWS_REGION", em.Region)
+	cl := start(t)
+	p := pipelineObject("q")
+	p.Spec.Vertices[0].Source = &v1alpha1.Source{SQS: &v1alpha1.SQSSource{QueueURL: *q.QueueUrl, Endpoint: em.Endpoint}}
+	cl.create(t, p)
+
+	const n = 30
+	for i := range n {
+		if _, err := sqs.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(fmt.Sprintf("m-%d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	envtest.EventuallyWithin(t, 90*time.Second, fmt.Sprintf("%d messages at the sink", n), until(cl.sink.distinctIDs, n))
+	envtest.EventuallyWithin(t, 30*time.Second, "the source vertex's backlog reported as 0", func() (bool, string) {
+		var v v1alpha1.Vertex
+		if err := cl.c.Get(ctx, types.NamespacedName{Namespace: cl.ns, Name: "q-in"}, &v); err != nil {
+			return false, err.Error()
+		}
+		return v.Status.BacklogTime != nil && v.Status.Backlog == 0, fmt.Sprintf("backlog %d at %v", v.Status.Backlog, v.Status.BacklogTime)
+	})
 }
