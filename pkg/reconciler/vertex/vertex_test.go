@@ -204,10 +204,12 @@ func TestFunctionVertexBecomesWorkload(t *testing.T) {
 	})
 	dep := f.waitReplicas(v, 1)
 	owner := f.get(v)
+	// The reconciler applies the Service after the Deployment: wait for it.
 	var svc corev1.Service
-	if err := f.env.Client.Get(f.ctx, client.ObjectKeyFromObject(v), &svc); err != nil {
-		t.Fatalf("service: %v", err)
-	}
+	envtest.Eventually(t, "the vertex's Service", func() (bool, string) {
+		err := f.env.Client.Get(f.ctx, client.ObjectKeyFromObject(v), &svc)
+		return err == nil, fmt.Sprint(err)
+	})
 	for _, obj := range []client.Object{dep, &svc} {
 		if !metav1.IsControlledBy(obj, owner) {
 			t.Errorf("%T owners %+v do not name the Vertex as controller", obj, obj.GetOwnerReferences())
