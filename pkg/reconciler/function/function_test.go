@@ -62,10 +62,12 @@ func TestFunctionBecomesWorkload(t *testing.T) {
 	if *dep.Spec.Replicas != 0 {
 		t.Fatalf("deployment replicas %d, want min 0", *dep.Spec.Replicas)
 	}
+	// The reconciler applies the Service after the Deployment: wait for it.
 	var svc corev1.Service
-	if err := env.Client.Get(ctx, key, &svc); err != nil {
-		t.Fatalf("service: %v", err)
-	}
+	envtest.Eventually(t, "the Service", func() (bool, string) {
+		err := env.Client.Get(ctx, key, &svc)
+		return err == nil, errString(err)
+	})
 	envtest.Eventually(t, "the status", func() (bool, string) {
 		got := mustGet(t, env, key)
 		ready := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
