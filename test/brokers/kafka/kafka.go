@@ -500,13 +500,20 @@ func formatProperties(props map[string]string) string {
 }
 
 // newClusterID returns a random Kafka cluster id: 16 random bytes in
-// unpadded URL-safe base64, as kafka-storage.sh random-uuid prints.
+// unpadded URL-safe base64, as kafka-storage.sh random-uuid prints. Like
+// Kafka's own Uuid.randomUuid it never starts with '-', which the storage
+// tool's argument parser would take for an option (one run in 64 failed
+// "argument --cluster-id/-t: expected one argument" before).
 func newClusterID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40 // version 4, like java.util.UUID.randomUUID
-	u[8] = u[8]&0x3f | 0x80
-	return base64.RawURLEncoding.EncodeToString(u[:])
+	for {
+		var u [16]byte
+		_, _ = rand.Read(u[:])
+		u[6] = u[6]&0x0f | 0x40 // version 4, like java.util.UUID.randomUUID
+		u[8] = u[8]&0x3f | 0x80
+		if id := base64.RawURLEncoding.EncodeToString(u[:]); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
