@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 	kafkasource "github.com/freshetproj/freshet/pkg/source/kafka"
+	kafkabroker "github.com/freshetproj/freshet/test/brokers/kafka"
 )
 
 // kafkaPartitions is the partition count of every topic the benchmark makes.
@@ -25,11 +27,11 @@ const kafkaPartitions = 6
 // the buffer) and 8 (Kafka → function → Kafka under freshet dev) on it.
 func benchKafka(o options, b bins, dir string, rep *report) error {
 	logf("kafka: starting a broker (hack/kafka)")
-	br, err := startKafka(dir)
+	br, err := kafkabroker.Launch(filepath.Join(dir, "kafka"), kafkabroker.Options{})
 	if err != nil {
 		return err
 	}
-	defer br.kill()
+	defer br.Kill()
 	if err := benchKafkaBuffer(o, br, dir, rep); err != nil {
 		return err
 	}
@@ -114,12 +116,12 @@ func produceAll(cl *kgo.Client, n int, rec func(i int) *kgo.Record) error {
 // N plain 1 KiB records, read whole by a bare franz-go consumer group
 // (baseline), then by the Kafka source through a router.Pump into an
 // embedded JetStream buffer, in this process, as the data plane runs it.
-func benchKafkaBuffer(o options, br *broker, dir string, rep *report) error {
+func benchKafkaBuffer(o options, br *kafkabroker.Broker, dir string, rep *report) error {
 	n := o.kafkaRecords
 	const topic = "bench7"
 	rep.section("7. Kafka source into the buffer",
 		fmt.Sprintf("A real broker (Kafka from hack/kafka, one KRaft node, the JVM settings of test/brokers/kafka) holds a topic of %d partitions pre-filled with %d plain records of %d B (JSON with random base64 padding, produced without compression). Baseline: a bare franz-go consumer group polling the whole topic (PollFetches, nothing done with the records). Freshet: pkg/source/kafka.Open + router.Pump (defaults: batches of 512, 4 writers) writing into an embedded JetStream buffer (jetstream.Open with a DataDir), all in the benchmark process, as the data plane runs a source vertex; GOGC 400 as freshet dev sets it. Both rates run from the first records received to the last (the consumer's last poll; the Pump's last buffer write acknowledged); the group join before them is reported apart.", kafkaPartitions, n, o.size))
-	if err := createTopics(br.addr, topic); err != nil {
+	if err := createTopics(br.Addr, topic); err != nil {
 		return fmt.Errorf("create topic: %w", err)
 	}
 	restore := freshetGC()
@@ -128,7 +130,7 @@ func benchKafkaBuffer(o options, br *broker, dir string, rep *report) error {
 	// Pre-fill.
 	logf("kafka: producing %d records of %d B into %s", n, o.size, topic)
 	// Batched (franz-go's default 10 ms linger) to fill the topic quickly.
-	prod, err := kgo.NewClient(kgo.SeedBrokers(br.addr), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	prod, err := kgo.NewClient(kgo.SeedBrokers(br.Addr), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		return err
 	}
@@ -140,7 +142,7 @@ func benchKafkaBuffer(o options, br *broker, dir string, rep *report) error {
 		return err
 	}
 	fill := time.Since(began)
-	parts, err := endOffsets(br.addr, topic)
+	parts, err := endOffsets(br.Addr, topic)
 	if err != nil {
 		return err
 	}
@@ -157,9 +159,9 @@ func benchKafkaBuffer(o options, br *broker, dir string, rep *report) error {
 	// Baseline: a bare consumer group.
 	cpu := &cpuWatch{}
 	cpu.add("this program (franz-go consumer)", self)
-	cpu.add("Kafka broker", func() []int { return []int{br.pid()} })
+	cpu.add("Kafka broker", func() []int { return []int{br.Pid()} })
 	logf("kafka: baseline, a franz-go consumer group reading the %d records", n)
-	raw, err := rawConsume(br.addr, topic, n, cpu)
+	raw, err := rawConsume(br.Addr, topic, n, cpu)
 	if err != nil {
 		return err
 	}
@@ -168,13 +170,13 @@ func benchKafkaBuffer(o options, br *broker, dir string, rep *report) error {
 	// Freshet: the Kafka source and the Pump into JetStream.
 	logf("kafka: the Kafka source and the Pump into an embedded JetStream buffer")
 	opened := time.Now()
-	src, err := kafkasource.Open(context.Background(), &v1alpha1.KafkaSource{Brokers: []string{br.addr}, Topics: []string{topic}}, "bench7-pump")
+	src, err := kafkasource.Open(context.Background(), &v1alpha1.KafkaSource{Brokers: []string{br.Addr}, Topics: []string{topic}}, "bench7-pump")
 	if err != nil {
 		return err
 	}
 	pcpu := &cpuWatch{}
 	pcpu.add("this program (Kafka source, Pump, embedded JetStream)", self)
-	pcpu.add("Kafka broker", func() []int { return []int{br.pid()} })
+	pcpu.add("Kafka broker", func() []int { return []int{br.Pid()} })
 	pr, err := runPump(dir, "kafka", src, opened, int64(n), 5*time.Minute, pcpu)
 	if err != nil {
 		return err
@@ -530,13 +532,13 @@ spec:
 
 // benchKafkaPipeline is benchmark 8: Kafka → no-op function → Kafka under
 // freshet dev, against a direct franz-go consume → produce loop.
-func benchKafkaPipeline(o options, b bins, br *broker, dir string, rep *report) error {
+func benchKafkaPipeline(o options, b bins, br *kafkabroker.Broker, dir string, rep *report) error {
 	rep.section("8. Pipeline Kafka → fn → Kafka (at-least-once)",
 		fmt.Sprintf("Topics of %d partitions on the same broker. Freshet: freshet dev runs `kafka source → noopfn (one replica, containerConcurrency 64) → kafka sink`. Baseline: a consume → produce loop in this program (franz-go consumer group; each polled record produced to the out topic with the franz-go defaults the Kafka sink also uses — idempotent, acks=all, 10 ms linger; its offset committed, every 500 ms, once the produce is acknowledged), no function call. This program produces binary-mode CloudEvents of %d B (JSON with random, incompressible padding) carrying their send time in the ce_%s header, and reads the out topic (no group); latency is send → first arrival there. Per target: a 2,000-event warm-up, timed calibration bursts (5,000 events, then larger until one lasts 1 s), then a burst, produced in batches (10 ms linger), sized to last ~%v at the calibrated rate (throughput = burst / (first produce → last arrival)), then a fixed rate of half Freshet's throughput for %v, latency counted from each record's scheduled send time.", kafkaPartitions, o.size, sentExt, o.duration, o.paced))
-	if err := createTopics(br.addr, "fin", "fout", "bin", "bout"); err != nil {
+	if err := createTopics(br.Addr, "fin", "fout", "bin", "bout"); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
-	path, err := writeFile(dir, "kafka.yaml", kafkaPipelineYAML(br.addr, "fin", "fout", b.noopfn))
+	path, err := writeFile(dir, "kafka.yaml", kafkaPipelineYAML(br.Addr, "fin", "fout", b.noopfn))
 	if err != nil {
 		return err
 	}
@@ -549,9 +551,9 @@ func benchKafkaPipeline(o options, b bins, br *broker, dir string, rep *report) 
 	fcpu.add("freshet", func() []int { return []int{f.pid()} })
 	fcpu.add("function", func() []int { return children(f.pid()) })
 	fcpu.add("this program (producer, out reader)", self)
-	fcpu.add("Kafka broker", func() []int { return []int{br.pid()} })
+	fcpu.add("Kafka broker", func() []int { return []int{br.Pid()} })
 	var paceRate float64
-	fr, err := runE2E(o, br.addr, "fin", "fout", "f", fcpu, func(sat float64) float64 {
+	fr, err := runE2E(o, br.Addr, "fin", "fout", "f", fcpu, func(sat float64) float64 {
 		paceRate = o.kafkaRate
 		if paceRate <= 0 {
 			paceRate = math.Max(100, math.Round(sat/2/100)*100)
@@ -568,12 +570,12 @@ func benchKafkaPipeline(o options, b bins, br *broker, dir string, rep *report) 
 
 	bcpu := &cpuWatch{}
 	bcpu.add("this program (loop, producer, out reader)", self)
-	bcpu.add("Kafka broker", func() []int { return []int{br.pid()} })
-	loop, err := startLoop(br.addr, "bin", "bout")
+	bcpu.add("Kafka broker", func() []int { return []int{br.Pid()} })
+	loop, err := startLoop(br.Addr, "bin", "bout")
 	if err != nil {
 		return err
 	}
-	brs, err := runE2E(o, br.addr, "bin", "bout", "b", bcpu, func(float64) float64 { return paceRate })
+	brs, err := runE2E(o, br.Addr, "bin", "bout", "b", bcpu, func(float64) float64 { return paceRate })
 	if lerr := loop.stop(); lerr != nil && err == nil {
 		err = lerr
 	}

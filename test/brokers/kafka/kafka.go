@@ -95,22 +95,34 @@ func Start(t testing.TB) *Broker {
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Broker {
 	t.Helper()
-	inst, err := Install()
-	if err != nil {
-		t.Fatal(err)
-	}
-	java, err := javaPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	b, err := start(inst, java, dir, opts)
+	b, err := Launch(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Kill)
 	return b
 }
+
+// Launch installs Kafka if needed and starts a broker keeping its files in
+// dir, for programs that are not tests (the benchmarks); the caller must
+// Kill it.
+func Launch(dir string, opts Options) (*Broker, error) {
+	inst, err := Install()
+	if err != nil {
+		return nil, err
+	}
+	java, err := javaPath()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return start(inst, java, dir, opts)
+}
+
+// Pid is the broker's process id.
+func (b *Broker) Pid() int { return b.cmd.Process.Pid }
 
 // Kill kills the broker (SIGKILL to its process group) and waits for it to
 // exit. It is safe to call more than once; Start arranges a call when the
