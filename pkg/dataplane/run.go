@@ -311,6 +311,10 @@ func (p *Plane) dispatcher(v *v1alpha1.Vertex, key string) (d *router.Dispatcher
 			return nil, nil, fmt.Errorf("vertex %s: %w", path, err)
 		}
 		d.Target, opened = sink.Target{Sink: s}, s
+		d.BatchSize, d.MaxInFlight = sinkBatch(v.Spec.Sink)
+		if d.BatchSize > 0 {
+			d.BatchWait = sinkBatchWait
+		}
 	default:
 		return nil, nil, fmt.Errorf("vertex %s: neither function nor sink", path)
 	}
@@ -321,6 +325,25 @@ func (p *Plane) dispatcher(v *v1alpha1.Vertex, key string) (d *router.Dispatcher
 		return nil, nil, err
 	}
 	return d, opened, nil
+}
+
+// sinkBatchWait is how long a sink's batch waits to fill: a few ms, against
+// a broker round trip that costs more.
+const sinkBatchWait = 5 * time.Millisecond
+
+// sinkBatch is how a sink vertex's dispatcher groups events: brokers take
+// a batch in one round trip (a Kafka produce, an SQS SendMessageBatch of
+// 10), so their sinks write many at once with a few batches in flight. The
+// log and HTTP sinks take one event at a time (0: no batching, the
+// dispatcher's default concurrency).
+func sinkBatch(s *v1alpha1.Sink) (size, maxInFlight int) {
+	switch {
+	case s.Kafka != nil:
+		return 128, 8 * 128
+	case s.SQS != nil:
+		return 10, 16 * 10
+	}
+	return 0, 0
 }
 
 // openSink connects sink vertex v to its system; timeout bounds one
