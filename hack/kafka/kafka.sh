@@ -32,104 +32,20 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+system=kafka
+title="Apache Kafka"
+# shellcheck source=hack/lib/jars.sh
+. "$here/../lib/jars.sh"
+# What install_jars checks: these jars prove an install complete, and this
+# main class must run on it.
+# shellcheck disable=SC2034
+required=("kafka_2.13-${version}.jar" "kafka-clients-${version}.jar")
+# shellcheck disable=SC2034
+smoke=(kafka.tools.StorageTool random-uuid)
 
 usage() {
 	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
-}
-
-cache="${FRESHET_CACHE:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/freshet}/kafka"
-
-# The version comes from the pom, the single source of truth.
-kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml" | head -n1)"
-[[ "$kafka_version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "cannot read <kafka.version> from $here/pom.xml (got '$kafka_version')"
-key="$(cat "$here/pom.xml" "$here/log4j2.properties" | sha256sum | cut -c1-10)"
-dest="$cache/${kafka_version}-${key}"
-
-# lock NAME: hold $cache/.NAME.lock (fd 9) until the script exits.
-lock() {
-	command -v flock >/dev/null 2>&1 || return 0
-	mkdir -p "$cache"
-	exec 9>"$cache/.$1.lock"
-	if ! flock -n 9; then
-		log "waiting for another kafka.sh $1 to finish"
-		flock 9
-	fi
-}
-
-jars_complete() {
-	[[ -f "$1/version" && -f "$1/log4j2.properties" && -f "$1/libs/kafka_2.13-${kafka_version}.jar" && -f "$1/libs/kafka-clients-${kafka_version}.jar" ]]
-}
-
-java_bin() {
-	if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
-		printf '%s\n' "$JAVA_HOME/bin/java"
-	else
-		command -v java 2>/dev/null || true
-	fi
-}
-
-check_java() {
-	local java major
-	java="$(java_bin)"
-	[[ -n "$java" ]] || die "java is not on PATH (nor JAVA_HOME set); Kafka $kafka_version needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
-	major="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')"
-	[[ -n "$major" && "$major" -ge 17 ]] || die "$java is Java '${major:-unknown}'; Kafka $kafka_version needs Java 17 or newer"
-}
-
-install_jars() {
-	if jars_complete "$dest"; then
-		printf '%s\n' "$dest"
-		return
-	fi
-	check_java
-	command -v mvn >/dev/null 2>&1 || die "mvn (Maven) is not on PATH; it is needed to fetch Kafka $kafka_version's jars from Maven Central into $dest (Debian: apt-get install maven)"
-
-	lock jars
-	if jars_complete "$dest"; then
-		printf '%s\n' "$dest"
-		return
-	fi
-	# Holding the lock, no install is running: any temporary directory left
-	# is from one that was killed.
-	rm -rf "$cache"/.install-*
-
-	local tmp start
-	tmp="$(mktemp -d "$cache/.install-${kafka_version}-${key}.XXXXXX")"
-	chmod 755 "$tmp"
-	trap 'rm -rf "$tmp"' EXIT
-
-	log "fetching Apache Kafka $kafka_version (kafka_2.13 and its runtime dependencies) from Maven Central into $dest"
-	start=$SECONDS
-	# Maven writes nothing to the working directory for this goal, but run
-	# it in the temporary one anyway so the source tree stays clean.
-	(
-		cd "$tmp"
-		mvn -B -q -Dstyle.color=never -f "$here/pom.xml" \
-			org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-			-DincludeScope=runtime -DoutputDirectory="$tmp/libs" >&2
-	) || die "mvn could not resolve Kafka $kafka_version's jars (see $here/pom.xml and mvn's output above; is Maven Central reachable?)"
-	cp "$here/log4j2.properties" "$tmp/log4j2.properties"
-	printf '%s\n' "$kafka_version" >"$tmp/version"
-	jars_complete "$tmp" || die "mvn did not produce kafka_2.13-${kafka_version}.jar and kafka-clients-${kafka_version}.jar in $tmp/libs"
-
-	# Check that the classpath loads before it goes into the cache.
-	"$(java_bin)" -Xmx64m -XX:TieredStopAtLevel=1 -cp "$tmp/libs/*" \
-		-Dlog4j2.configurationFile="$tmp/log4j2.properties" -Dfreshet.kafka.loglevel=WARN \
-		kafka.tools.StorageTool random-uuid >/dev/null ||
-		die "the fetched jars do not run kafka.tools.StorageTool"
-
-	# Atomic: rename(2) of a complete directory into place.
-	if ! mv -T "$tmp" "$dest" 2>/dev/null; then
-		jars_complete "$dest" || die "could not move $tmp to $dest"
-		log "another install filled $dest first; using it"
-	fi
-	trap - EXIT
-	rm -rf "$tmp"
-	log "installed in $((SECONDS - start))s: $(du -sh "$dest" | cut -f1) in $dest"
-	printf '%s\n' "$dest"
 }
 
 install_kcat() {

@@ -25,13 +25,11 @@ package envtest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +46,8 @@ import (
 	crenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	freshetv1alpha1 "github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+
+	"github.com/freshetproj/freshet/test/internal/child"
 )
 
 // Binaries are the programs this package needs in its assets directory.
@@ -399,34 +399,8 @@ func missingBinaries(dir string) []string {
 	return missing
 }
 
-// RepoRoot returns the root of the Freshet repository: from this source
-// file's location, or (for -trimpath builds) by walking up from the working
-// directory to the directory holding hack/test-binaries.sh.
-func RepoRoot() (string, error) {
-	isRoot := func(dir string) bool {
-		_, err := os.Stat(filepath.Join(dir, "hack", "test-binaries.sh"))
-		return err == nil
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		if dir := filepath.Join(filepath.Dir(file), "..", ".."); isRoot(dir) {
-			return filepath.Clean(dir), nil
-		}
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if isRoot(dir) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (no hack/test-binaries.sh above the working directory)")
-		}
-		dir = parent
-	}
-}
+// RepoRoot returns the root of the Freshet repository.
+func RepoRoot() (string, error) { return child.RepoRoot() }
 
 // DefaultCRDDir is the repository's config/crd/bases.
 func DefaultCRDDir() (string, error) {

@@ -23,19 +23,15 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +40,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/freshetproj/freshet/test/internal/child"
 )
 
 // StartTimeout bounds how long Start waits for a broker to answer.
@@ -111,7 +109,7 @@ func Launch(dir string, opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	java, err := javaPath()
+	java, err := child.Java("kafka")
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +130,7 @@ func (b *Broker) Kill() {
 		select {
 		case <-b.done: // already reaped: its pid may belong to another process now
 		default:
-			killGroup(b.cmd)
+			child.SignalGroup(b.cmd, child.Kill)
 			<-b.done
 		}
 	})
@@ -149,7 +147,7 @@ func (b *Broker) Exited() (bool, error) {
 }
 
 // Log returns the last n bytes of the broker's log (all of it if n <= 0).
-func (b *Broker) Log(n int) string { return tailFile(b.LogPath, n) }
+func (b *Broker) Log(n int) string { return child.TailFile(b.LogPath, n) }
 
 // Client returns a franz-go client bootstrapped to the broker, with opts
 // added, and closes it when t ends.
@@ -195,7 +193,7 @@ func Install() (*Installation, error) {
 }
 
 func runInstall() (*Installation, error) {
-	out, err := runScript("jars", "Apache Kafka's jars (kafka_2.13 and its dependencies, fetched from Maven Central with mvn; Java 17+ and Maven must be installed)")
+	out, err := child.Script("kafka", "Apache Kafka's jars (kafka_2.13 and its dependencies, fetched from Maven Central with mvn; Java 17+ and Maven must be installed)", "jars")
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +231,7 @@ func Kcat(t testing.TB) string {
 			kcat.path = p
 			return
 		}
-		kcat.path, kcat.err = runScript("kcat", "kcat (the Kafka command-line client; Debian package kcat, installed with apt-get as root)")
+		kcat.path, kcat.err = child.Script("kafka", "kcat (the Kafka command-line client; Debian package kcat, installed with apt-get as root)", "kcat")
 	})
 	if kcat.err != nil {
 		t.Fatal(kcat.err)
@@ -243,76 +241,6 @@ func Kcat(t testing.TB) string {
 
 // RequireKcat is Kcat for tests that only need kcat to be there.
 func RequireKcat(t testing.TB) { t.Helper(); Kcat(t) }
-
-// runScript runs hack/kafka/kafka.sh cmd and returns the last line of its
-// standard output; its standard error goes to the test binary's (a cold
-// install takes a while, so show progress) and into the error.
-func runScript(cmdName, what string) (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", fmt.Errorf("kafka: cannot run hack/kafka/kafka.sh to install %s: %w", what, err)
-	}
-	script := filepath.Join(root, "hack", "kafka", "kafka.sh")
-	fmt.Fprintf(os.Stderr, "kafka: running %s %s\n", script, cmdName)
-	cmd := exec.Command("bash", script, cmdName)
-	cmd.Dir = root
-	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 8 << 10}
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(os.Stderr, stderr)
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("kafka: %s %s could not install %s: %w\n%s", script, cmdName, what, err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	out := strings.TrimSpace(lines[len(lines)-1])
-	if out == "" {
-		return "", fmt.Errorf("kafka: %s %s printed nothing; it should print where it installed %s", script, cmdName, what)
-	}
-	return out, nil
-}
-
-// RepoRoot returns the root of the Freshet repository: from this source
-// file's location, or (for -trimpath builds) by walking up from the working
-// directory to the directory holding hack/kafka/kafka.sh.
-func RepoRoot() (string, error) {
-	isRoot := func(dir string) bool {
-		_, err := os.Stat(filepath.Join(dir, "hack", "kafka", "kafka.sh"))
-		return err == nil
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		if dir := filepath.Join(filepath.Dir(file), "..", "..", ".."); isRoot(dir) {
-			return filepath.Clean(dir), nil
-		}
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if isRoot(dir) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (no hack/kafka/kafka.sh above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-func javaPath() (string, error) {
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		p := filepath.Join(home, "bin", "java")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath("java")
-	if err != nil {
-		return "", errors.New("kafka: java is not on PATH (nor JAVA_HOME set); the Kafka broker needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)")
-	}
-	return p, nil
-}
 
 // start formats storage and starts a broker in dir, retrying with other
 // ports if one was taken between choosing and binding it.
@@ -324,27 +252,11 @@ func start(inst *Installation, java, dir string, opts Options) (*Broker, error) 
 	}
 	defer logFile.Close() // the child has its own descriptor
 
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
-		b, err := startOnce(inst, java, dir, logFile, opts)
-		if err == nil {
-			return b, nil
-		}
-		var bind *bindError
-		if attempt < attempts && errors.As(err, &bind) {
-			fmt.Fprintf(logFile, "\n=== freshet: port taken (%v); retrying with other ports ===\n\n", bind.err)
-			continue
-		}
-		return nil, err
-	}
+	return child.Retry(logFile, 3, func() (*Broker, error) { return startOnce(inst, java, dir, logFile, opts) })
 }
 
-type bindError struct{ err error }
-
-func (e *bindError) Error() string { return e.err.Error() }
-
 func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Options) (*Broker, error) {
-	ports, err := freePorts(2)
+	ports, err := child.FreePorts(2)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: choosing ports: %w", err)
 	}
@@ -393,7 +305,7 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 		props[k] = v
 	}
 	cfgPath := filepath.Join(dir, "server.properties")
-	if err := os.WriteFile(cfgPath, []byte(formatProperties(props)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(child.Properties(props)), 0o644); err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
 
@@ -424,7 +336,7 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 	fmt.Fprintf(logFile, "=== freshet: format took %v ===\n", time.Since(formatBegan).Round(time.Millisecond))
 	if err != nil {
 		return nil, fmt.Errorf("kafka: formatting the storage (java kafka.tools.StorageTool format, Kafka %s from %s): %w\n--- last lines of %s ---\n%s",
-			inst.Version, inst.Dir, err, logFile.Name(), tailFile(logFile.Name(), 4<<10))
+			inst.Version, inst.Dir, err, logFile.Name(), child.TailFile(logFile.Name(), 4<<10))
 	}
 
 	fmt.Fprintf(logFile, "=== freshet: starting the broker on %s (controller %s) ===\n", b.Addr, b.ControllerAddr)
@@ -434,7 +346,7 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 	b.cmd = exec.Command(java, args...)
 	b.cmd.Dir = dir
 	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
-	b.cmd.SysProcAttr = sysProcAttr()
+	b.cmd.SysProcAttr = child.SysProcAttr()
 	began := time.Now()
 	if err := b.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("kafka: starting %s: %w", java, err)
@@ -447,9 +359,9 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 	if err := b.waitReady(StartTimeout); err != nil {
 		exited, _ := b.Exited()
 		b.Kill()
-		log := tailFile(logFile.Name(), 8<<10)
+		log := child.TailFile(logFile.Name(), 8<<10)
 		if exited && strings.Contains(log, "Address already in use") {
-			return nil, &bindError{err}
+			return nil, &child.PortTaken{Err: err}
 		}
 		return nil, fmt.Errorf("kafka: the broker (Kafka %s, %s) did not start after %v: %w\n--- last lines of %s ---\n%s",
 			inst.Version, b.Addr, time.Since(began).Round(time.Millisecond), err, logFile.Name(), log)
@@ -496,21 +408,6 @@ func (b *Broker) waitReady(timeout time.Duration) error {
 	}
 }
 
-func formatProperties(props map[string]string) string {
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var sb strings.Builder
-	sb.WriteString("# Written by github.com/freshetproj/freshet/test/brokers/kafka.\n")
-	for _, k := range keys {
-		// Backslashes are escapes in .properties files (Windows paths).
-		fmt.Fprintf(&sb, "%s=%s\n", k, strings.ReplaceAll(props[k], `\`, `\\`))
-	}
-	return sb.String()
-}
-
 // newClusterID returns a random Kafka cluster id: 16 random bytes in
 // unpadded URL-safe base64, as kafka-storage.sh random-uuid prints. Like
 // Kafka's own Uuid.randomUuid it never starts with '-', which the storage
@@ -526,75 +423,4 @@ func newClusterID() string {
 			return id
 		}
 	}
-}
-
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// tailFile returns the last n bytes of the file at path (all if n <= 0),
-// starting at a line boundary.
-func tailFile(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	off := int64(0)
-	if n > 0 && fi.Size() > int64(n) {
-		off = fi.Size() - int64(n)
-	}
-	buf, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	if off > 0 {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf = buf[i+1:]
-		}
-	}
-	return string(buf)
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

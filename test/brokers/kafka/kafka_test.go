@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/freshetproj/freshet/test/internal/child"
 )
 
 // TestBroker starts a real broker and passes records both ways between
@@ -126,7 +128,7 @@ func TestStartFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	java, err := javaPath()
+	java, err := child.Java("kafka")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,13 +60,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +73,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/freshetproj/freshet/test/internal/child"
 )
 
 // Names of the emulators, as in Emulator.Name.
@@ -232,10 +232,11 @@ var readyMarker = map[string]string{
 }
 
 func startOnce(t testing.TB, script, name, dir string, attempt int) (*Emulator, error) {
-	port, err := freePort()
+	ports, err := child.FreePorts(1)
 	if err != nil {
 		return nil, fmt.Errorf("sqs: %s: finding a free loopback port: %w", name, err)
 	}
+	port := ports[0]
 	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, attempt))
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -248,7 +249,7 @@ func startOnce(t testing.TB, script, name, dir string, attempt int) (*Emulator, 
 	cmd.Stdin = nil
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	setProcAttrs(cmd) // own process group; SIGKILL if the test process dies (Linux)
+	cmd.SysProcAttr = child.SysProcAttr() // own process group; SIGKILL if the test process dies (Linux)
 
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -268,7 +269,7 @@ func startOnce(t testing.TB, script, name, dir string, attempt int) (*Emulator, 
 	fail := func(format string, args ...any) (*Emulator, error) {
 		stop()
 		msg := fmt.Sprintf(format, args...)
-		tail := logTail(logPath, 4<<10)
+		tail := child.TailFile(logPath, 4<<10)
 		err := fmt.Errorf("sqs: %s on %s %s (started by %s %s %d; log %s):\n--- last output ---\n%s",
 			name, e.Endpoint, msg, script, name, port, logPath, tail)
 		if portInUse(tail) {
@@ -311,47 +312,20 @@ func startOnce(t testing.TB, script, name, dir string, attempt int) (*Emulator, 
 
 // stopProcess asks the emulator's process group to stop, then kills it.
 func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
-	signalGroup(cmd, terminate)
+	child.SignalGroup(cmd, child.Terminate)
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
 	}
 	// Also whatever the emulator may have started in its group.
-	signalGroup(cmd, kill)
+	child.SignalGroup(cmd, child.Kill)
 	<-exited
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func portInUse(output string) bool {
 	return strings.Contains(output, "EADDRINUSE") || // node
 		strings.Contains(output, "Address already in use") || // JVM
 		strings.Contains(output, "BindException")
-}
-
-// logTail returns the last max bytes of the file at path.
-func logTail(path string, max int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > max {
-		_, _ = f.Seek(-max, io.SeekEnd)
-	}
-	b, _ := io.ReadAll(f)
-	if len(bytes.TrimSpace(b)) == 0 {
-		return "(no output)"
-	}
-	return string(b)
 }
 
 var installs = map[string]*installation{Fauxqs: {}, ElasticMQ: {}}
@@ -379,65 +353,16 @@ func runInstall(name string) (string, error) {
 		Fauxqs:    "the fauxqs SQS emulator (Node.js, from npm)",
 		ElasticMQ: "the ElasticMQ SQS emulator (JVM, from Maven Central)",
 	}[name]
-	root, err := repoRoot()
-	if err != nil {
-		return "", fmt.Errorf("sqs: %w", err)
-	}
-	script := filepath.Join(root, "hack", "sqs", "sqs.sh")
-	if _, err := exec.LookPath("bash"); err != nil {
-		return "", fmt.Errorf("sqs: bash is needed to run %s: %w", script, err)
-	}
-	cmd := exec.Command("bash", script, "install", name)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	// Shown live: a first install takes up to half a minute.
-	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("sqs: %s is not installed and `%s install %s` could not install it: %w\n%s",
-			what, script, name, err, lastBytes(stderr.String(), 8<<10))
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if dir := strings.TrimSpace(lines[len(lines)-1]); dir == "" {
-		return "", fmt.Errorf("sqs: %s install %s printed no cache directory", script, name)
-	} else if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("sqs: %s install %s printed %s: %w", script, name, dir, err)
-	}
-	return script, nil
-}
-
-func lastBytes(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// repoRoot finds the Freshet repository: from this source file's location,
-// or (for -trimpath builds) by walking up from the working directory to the
-// directory holding hack/sqs/sqs.sh.
-func repoRoot() (string, error) {
-	isRoot := func(dir string) bool {
-		_, err := os.Stat(filepath.Join(dir, "hack", "sqs", "sqs.sh"))
-		return err == nil
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		if dir := filepath.Join(filepath.Dir(file), "..", "..", ".."); isRoot(dir) {
-			return filepath.Clean(dir), nil
-		}
-	}
-	dir, err := os.Getwd()
+	dir, err := child.Script("sqs", what, "install", name)
 	if err != nil {
 		return "", err
 	}
-	for {
-		if isRoot(dir) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (no hack/sqs/sqs.sh above the working directory)")
-		}
-		dir = parent
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("sqs: hack/sqs/sqs.sh install %s printed %s: %w", name, dir, err)
 	}
+	root, err := child.RepoRoot()
+	if err != nil {
+		return "", fmt.Errorf("sqs: %w", err)
+	}
+	return filepath.Join(root, "hack", "sqs", "sqs.sh"), nil
 }
