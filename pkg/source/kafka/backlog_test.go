@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshetproj/freshet/pkg/source"
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 )
 
 // TestBacklogFake runs the backlog test against kfake.
@@ -37,7 +38,7 @@ func testBacklog(t *testing.T, c *cluster) {
 	s := c.open(t, c.spec(topic), unique(t, "group"))
 	wantBacklog := func(want int64, what string) {
 		t.Helper()
-		eventually(t, 20*time.Second, what, func() (bool, string) {
+		sourcetest.Eventually(t, 20*time.Second, what, func() (bool, string) {
 			got, err := s.Backlog(ctx)
 			if err != nil {
 				t.Fatalf("backlog: %v", err)

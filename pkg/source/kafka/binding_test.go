@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 )
 
 var recordTime = time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
@@ -173,7 +174,7 @@ func TestReadsEveryKindOfRecord(t *testing.T) {
 	for round := range 2 { // the second source reads what the first did not ack
 		s := c.open(t, c.spec(topic), group)
 		got := map[int64]*cloudevent.Event{}
-		eventually(t, 20*time.Second, "every record read", func() (bool, string) {
+		sourcetest.Eventually(t, 20*time.Second, "every record read", func() (bool, string) {
 			ms, err := s.Read(context.Background(), 100, 100*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)

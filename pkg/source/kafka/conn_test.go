@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 )
 
 func TestSASLMechanism(t *testing.T) {
@@ -132,7 +133,7 @@ func TestTLSAndSASL(t *testing.T) {
 			spec := sec.spec(topic)
 			spec.TLS, spec.SASL = tlsSpec, sasl
 			s := sec.open(t, spec, unique(t, "group"))
-			ackAll(t, readIDs(t, s, []string{topic + "/0/0"}, 20*time.Second, false))
+			sourcetest.AckAll(t, readIDs(t, s, []string{topic + "/0/0"}, 20*time.Second, false))
 
 			t.Setenv("FRESHET_TEST_KAFKA_PASSWORD", "wrong")
 			bad := sec.open(t, spec, unique(t, "group"))

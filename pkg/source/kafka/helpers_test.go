@@ -171,26 +171,3 @@ func readIDs(t testing.TB, s *Source, want []string, within time.Duration, ack b
 	}
 	return got
 }
-
-// eventually polls cond every 50ms until it holds, or fails t after within.
-func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	last := ""
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-	}
-	t.Fatalf("timed out after %v waiting for %s: %s", within, what, last)
-}
-
-func ackAll(t testing.TB, ms []source.Message) {
-	t.Helper()
-	for _, m := range ms {
-		if err := m.Ack(context.Background()); err != nil {
-			t.Fatalf("ack %s: %v", m.Event().ID, err)
-		}
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 	"github.com/freshetproj/freshet/test/brokers/kafka"
 )
 
@@ -40,7 +41,7 @@ func testKcat(t *testing.T, c *cluster) {
 
 	s := c.open(t, c.spec(topic), group)
 	byKey := map[string]*cloudevent.Event{}
-	eventually(t, 30*time.Second, "the 5 records kcat produced", func() (bool, string) {
+	sourcetest.Eventually(t, 30*time.Second, "the 5 records kcat produced", func() (bool, string) {
 		ms, err := s.Read(context.Background(), 100, 200*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)

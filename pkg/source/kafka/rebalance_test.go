@@ -11,6 +11,7 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
 	"github.com/freshetproj/freshet/pkg/source"
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 )
 
 // TestRebalanceFake runs the rebalance test against kfake.
@@ -38,7 +39,7 @@ func rebalance(t *testing.T, c *cluster, crashes bool) {
 	}
 	a := c.open(t, spec, group, static...)
 	b := c.open(t, spec, group)
-	eventually(t, 60*time.Second, "both members assigned partitions", func() (bool, string) {
+	sourcetest.Eventually(t, 60*time.Second, "both members assigned partitions", func() (bool, string) {
 		na, nb := assignedCount(a), assignedCount(b)
 		return na > 0 && nb > 0 && na+nb == 6, fmt.Sprintf("a has %d, b has %d", na, nb)
 	})
@@ -117,7 +118,7 @@ func rebalance(t *testing.T, c *cluster, crashes bool) {
 		}
 	})
 	began := time.Now()
-	eventually(t, 90*time.Second, "every record acked by a or read by b", func() (bool, string) {
+	sourcetest.Eventually(t, 90*time.Second, "every record acked by a or read by b", func() (bool, string) {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(done) == n, fmt.Sprintf("%d of %d", len(done), n)
@@ -129,7 +130,7 @@ func rebalance(t *testing.T, c *cluster, crashes bool) {
 	if len(held) == 0 {
 		t.Error("a held no unacked records when it went away")
 	}
-	eventually(t, 30*time.Second, "the backlog at 0", func() (bool, string) {
+	sourcetest.Eventually(t, 30*time.Second, "the backlog at 0", func() (bool, string) {
 		got, err := b.Backlog(context.Background())
 		return err == nil && got == 0, fmt.Sprint(got, err)
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshetproj/freshet/pkg/source"
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 )
 
 // TestReadWaitsAtMostMaxWait: with nothing to read, Read returns nothing
@@ -62,7 +63,7 @@ func TestAfterClose(t *testing.T) {
 		&kgo.Record{Topic: topic, Value: []byte("c")})
 	s := c.open(t, c.spec(topic), group)
 	ms := readIDs(t, s, []string{topic + "/0/0", topic + "/0/1", topic + "/0/2"}, 20*time.Second, false)
-	ackAll(t, ms[:2])
+	sourcetest.AckAll(t, ms[:2])
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}

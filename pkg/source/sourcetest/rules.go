@@ -34,7 +34,7 @@ func deliversIntact(t *testing.T, sys *System) {
 			t.Errorf("event %s: data %q, want %q", want.ID, e.Data, want.Data)
 		}
 	}
-	ackAll(t, got)
+	AckAll(t, got)
 }
 
 // unackedComeBack: messages read but never acked are delivered again
@@ -47,7 +47,7 @@ func unackedComeBack(t *testing.T, sys *System) {
 	closeSource(t, src)
 
 	again := open(t, sys)
-	ackAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
+	AckAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
 }
 
 // ackedStayDone: after a clean Close, acked messages are not delivered
@@ -56,7 +56,7 @@ func ackedStayDone(t *testing.T, sys *System) {
 	src := open(t, sys)
 	first := events("first", 10)
 	sys.Send(t, first)
-	ackAll(t, readUntil(t, src, ids(first), sys.Redelivery))
+	AckAll(t, readUntil(t, src, ids(first), sys.Redelivery))
 	closeSource(t, src)
 
 	later := events("later", 5)
@@ -69,7 +69,7 @@ func ackedStayDone(t *testing.T, sys *System) {
 			t.Errorf("acked event %s was delivered again after a clean close", id)
 		}
 	}
-	ackAll(t, got)
+	AckAll(t, got)
 }
 
 // nackComesBack: a nacked message is delivered again (rule 5).
@@ -83,7 +83,7 @@ func nackComesBack(t *testing.T, sys *System) {
 			t.Fatalf("nack: %v", err)
 		}
 	}
-	ackAll(t, readUntil(t, src, ids(sent), 2*sys.Redelivery))
+	AckAll(t, readUntil(t, src, ids(sent), 2*sys.Redelivery))
 }
 
 // outOfOrderAcks: acking every other message, then closing, loses none of
@@ -112,7 +112,7 @@ func outOfOrderAcks(t *testing.T, sys *System) {
 	closeSource(t, src)
 
 	again := open(t, sys)
-	ackAll(t, readUntil(t, again, unacked, 2*sys.Redelivery))
+	AckAll(t, readUntil(t, again, unacked, 2*sys.Redelivery))
 }
 
 // backlogDrains: the backlog counts what was sent and not acked, and falls
@@ -128,12 +128,12 @@ func backlogDrains(t *testing.T, sys *System) {
 		}
 		return n
 	}
-	eventually(t, sys.Redelivery, "a backlog of the 12 sent", func() (bool, string) {
+	Eventually(t, sys.Redelivery, "a backlog of the 12 sent", func() (bool, string) {
 		n := backlog()
 		return n >= int64(len(sent)), fmt.Sprint(n)
 	})
-	ackAll(t, readUntil(t, src, ids(sent), sys.Redelivery))
-	eventually(t, 2*sys.Redelivery, "the backlog at 0 once all is acked", func() (bool, string) {
+	AckAll(t, readUntil(t, src, ids(sent), sys.Redelivery))
+	Eventually(t, 2*sys.Redelivery, "the backlog at 0 once all is acked", func() (bool, string) {
 		n := backlog()
 		return n == 0, fmt.Sprint(n)
 	})
@@ -176,5 +176,5 @@ func settleAfterClose(t *testing.T, sys *System) {
 		t.Errorf("Nack after Close = %v, want ErrClosed", err)
 	}
 	again := open(t, sys)
-	ackAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
+	AckAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
 }

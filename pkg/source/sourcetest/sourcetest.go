@@ -138,7 +138,8 @@ func readFor(t *testing.T, src source.Source, d time.Duration) []source.Message 
 	return got
 }
 
-func ackAll(t *testing.T, ms []source.Message) {
+// AckAll acks every message, failing t on an error.
+func AckAll(t testing.TB, ms []source.Message) {
 	t.Helper()
 	for _, m := range ms {
 		if err := m.Ack(context.Background()); err != nil {
@@ -154,8 +155,9 @@ func anyKey(m map[string]bool) string {
 	return ""
 }
 
-// eventually polls cond every 50ms until it holds or within passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
+// Eventually polls cond every 50ms until it holds, or fails t after
+// within with cond's last message.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	last := ""
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {

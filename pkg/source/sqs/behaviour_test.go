@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/freshetproj/freshet/pkg/source/sourcetest"
 	sqsbrokers "github.com/freshetproj/freshet/test/brokers/sqs"
 )
 
@@ -31,7 +32,7 @@ func visibilityExtended(t *testing.T, em *sqsbrokers.Emulator) {
 	if err := src.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	eventually(t, 10*time.Second, "an empty queue once acked", func() (bool, string) {
+	sourcetest.Eventually(t, 10*time.Second, "an empty queue once acked", func() (bool, string) {
 		n := queueCounts(t, client, url)
 		return n == 0, fmt.Sprint(n, " messages")
 	})
@@ -65,7 +66,7 @@ func deletedOnlyAfterAck(t *testing.T, em *sqsbrokers.Emulator) {
 	if err := ms[0].Ack(t.Context()); err == nil {
 		t.Error("ack after close: no error, want source.ErrClosed")
 	}
-	eventually(t, 10*time.Second, "an empty queue once acked and closed", func() (bool, string) {
+	sourcetest.Eventually(t, 10*time.Second, "an empty queue once acked and closed", func() (bool, string) {
 		n := queueCounts(t, client, url)
 		return n == 0, fmt.Sprint(n, " messages")
 	})
@@ -113,13 +114,13 @@ func backlogCountsInFlight(t *testing.T, em *sqsbrokers.Emulator) {
 			return n == want, fmt.Sprint(n)
 		}
 	}
-	eventually(t, 10*time.Second, "a backlog of the 5 sent", backlog(5))
+	sourcetest.Eventually(t, 10*time.Second, "a backlog of the 5 sent", backlog(5))
 	ms := readN(t, src, 5, 20*time.Second)
-	eventually(t, 10*time.Second, "a backlog of the 5 read, in flight", backlog(5))
+	sourcetest.Eventually(t, 10*time.Second, "a backlog of the 5 read, in flight", backlog(5))
 	for _, m := range ms {
 		if err := m.Ack(t.Context()); err != nil {
 			t.Fatalf("ack: %v", err)
 		}
 	}
-	eventually(t, 10*time.Second, "a backlog of 0 once acked", backlog(0))
+	sourcetest.Eventually(t, 10*time.Second, "a backlog of 0 once acked", backlog(0))
 }

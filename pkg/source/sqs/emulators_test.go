@@ -152,20 +152,6 @@ func receiveRaw(t testing.TB, client *awssqs.Client, url string, d time.Duration
 	return bodies
 }
 
-// eventually polls cond every 50ms until it holds, or fails t after within.
-func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	last := ""
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-	}
-	t.Fatalf("timed out after %v waiting for %s: %s", within, what, last)
-}
-
 // queueCounts is visible+in flight+delayed, as GetQueueAttributes says.
 func queueCounts(t testing.TB, client *awssqs.Client, url string) int {
 	t.Helper()
