@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -59,12 +58,6 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.Addr == "" {
 		c.Addr = ":8080"
-	}
-	if c.Grace <= 0 {
-		c.Grace = 30 * time.Second
-	}
-	if c.Stdout == nil {
-		c.Stdout = os.Stdout
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -73,7 +74,7 @@ type Config struct {
 	OpenSink func(v *v1alpha1.Vertex) (sink.Sink, error)
 	// FunctionKey names the replica set that serves function vertex v.
 	FunctionKey func(v *v1alpha1.Vertex) string
-	// Stdout receives the log sinks' JSON lines.
+	// Stdout receives the log sinks' JSON lines. Default os.Stdout.
 	Stdout io.Writer
 	// Grace bounds how long a stopped dispatcher's in-flight deliveries
 	// may finish.
@@ -125,6 +126,9 @@ func New(cfg Config) *Plane {
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 30 * time.Second
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
 	}
 	base, cancel := context.WithCancel(context.Background())
 	return &Plane{

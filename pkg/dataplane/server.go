@@ -41,7 +41,7 @@ type ServerConfig struct {
 	// ScaleInterval is how often the scaler evaluates every function.
 	// Default 1s.
 	ScaleInterval time.Duration
-	// Stdout receives the log sinks' JSON lines.
+	// Stdout receives the log sinks' JSON lines. Default os.Stdout.
 	Stdout io.Writer
 	Log    *slog.Logger
 }
