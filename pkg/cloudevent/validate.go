@@ -99,6 +99,11 @@ func extensionNameProblem(name string) string {
 	return ""
 }
 
+// ValidString reports whether s is a CloudEvents String: valid UTF-8
+// without control characters or Unicode noncharacters. Sources use it for
+// values from their systems (a message key) before making them extensions.
+func ValidString(s string) bool { return stringProblem(s) == "" }
+
 // stringProblem returns why s is not a CloudEvents String, or "": it must be
 // valid UTF-8 without control characters or Unicode noncharacters.
 func stringProblem(s string) string {

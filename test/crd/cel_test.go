@@ -73,15 +73,23 @@ edges: []`, "spec.vertices[1]", "Duplicate value"},
 		{"function vertex with ref and spec", goodPipeline, `vertices: [{name: fn, function: {ref: {name: fn}, spec: {container: {image: x}}}}]
 edges: []`, "spec.vertices[0].function", "exactly one of ref or spec"},
 		{"sink of two kinds", goodPipeline, `vertices: [{name: out, sink: {log: {}, http: {uri: "http://x"}}}]
-edges: []`, "spec.vertices[0].sink", "a sink is exactly one of log, http, kafka or sqs"},
+edges: []`, "spec.vertices[0].sink", "a sink is exactly one of log, http, kafka, sqs or pulsar"},
 		{"source of two kinds", goodPipeline, `vertices: [{name: in, source: {http: {}, sqs: {queueURL: "http://q"}}}]
-edges: []`, "spec.vertices[0].source", "a source is exactly one of http, kafka or sqs"},
+edges: []`, "spec.vertices[0].source", "a source is exactly one of http, kafka, sqs or pulsar"},
 		{"kafka source without topics", goodPipeline, `vertices: [{name: in, source: {kafka: {brokers: ["k:9092"], topics: []}}}]
 edges: []`, "spec.vertices[0].source.kafka.topics", "should have at least 1 items"},
 		{"kafka source with a bad initial offset", goodPipeline, `vertices: [{name: in, source: {kafka: {brokers: ["k:9092"], topics: [t], initialOffset: middle}}}]
 edges: []`, "spec.vertices[0].source.kafka.initialOffset", "Unsupported value"},
 		{"kafka sink with a bad mode", goodPipeline, `vertices: [{name: out, sink: {kafka: {brokers: ["k:9092"], topic: t, mode: json}}}]
 edges: []`, "spec.vertices[0].sink.kafka.mode", "Unsupported value"},
+		{"pulsar source with a kafka URL", goodPipeline, `vertices: [{name: in, source: {pulsar: {serviceURL: "kafka://k:9092", topics: [t]}}}]
+edges: []`, "spec.vertices[0].source.pulsar.serviceURL", "should match"},
+		{"pulsar source with a bad subscription type", goodPipeline, `vertices: [{name: in, source: {pulsar: {serviceURL: "pulsar://p:6650", topics: [t], subscriptionType: Exclusive}}}]
+edges: []`, "spec.vertices[0].source.pulsar.subscriptionType", "Unsupported value"},
+		{"pulsar source with two tokens", goodPipeline, `vertices: [{name: in, source: {pulsar: {serviceURL: "pulsar://p:6650", topics: [t], auth: {tokenEnv: T, tokenFile: /t}}}}]
+edges: []`, "spec.vertices[0].source.pulsar.auth", "exactly one of tokenEnv or tokenFile"},
+		{"pulsar sink without a topic", goodPipeline, `vertices: [{name: out, sink: {pulsar: {serviceURL: "pulsar://p:6650", topic: ""}}}]
+edges: []`, "spec.vertices[0].sink.pulsar.topic", "should be at least 1 chars long"},
 		{"bad vertex name", goodPipeline, `vertices: [{name: Bad_Name, sink: {log: {}}}]
 edges: []`, "spec.vertices[0].name", "should match"},
 		{"bad desired phase", goodPipeline, `lifecycle: {desiredPhase: Sleeping}`, "spec.lifecycle.desiredPhase", "Unsupported value"},

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -49,7 +47,7 @@ func Decode(r *kgo.Record, eventType, eventSource string) *cloudevent.Event {
 			e.SetExtension(source.ErrorExtension, err.Error())
 		}
 	}
-	if r.Key != nil && validString(string(r.Key)) {
+	if r.Key != nil && cloudevent.ValidString(string(r.Key)) {
 		e.SetExtension(PartitionKey, string(r.Key))
 	}
 	return e
@@ -144,12 +142,4 @@ func hasCEHeader(r *kgo.Record) bool {
 func mediaBase(s string) string {
 	s, _, _ = strings.Cut(s, ";")
 	return strings.ToLower(strings.TrimSpace(s))
-}
-
-// validString reports whether s is a CloudEvents String: valid UTF-8
-// without control characters or Unicode noncharacters.
-func validString(s string) bool {
-	return utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || (r >= 0xfdd0 && r <= 0xfdef) || r&0xfffe == 0xfffe
-	}) < 0
 }

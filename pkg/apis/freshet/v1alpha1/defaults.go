@@ -154,6 +154,15 @@ const (
 	DefaultSQSVisibilityTimeout = 30 * time.Second
 )
 
+// Pulsar settings' values and defaults.
+const (
+	PulsarShared    = "Shared"
+	PulsarKeyShared = "Key_Shared"
+	PulsarFailover  = "Failover"
+	// DefaultPulsarEventType is the type of a wrapped plain Pulsar message.
+	DefaultPulsarEventType = "dev.freshet.pulsar.message"
+)
+
 // SetDefaults fills in a source's unset optional fields.
 func (s *Source) SetDefaults() {
 	if k := s.Kafka; k != nil {
@@ -173,6 +182,17 @@ func (s *Source) SetDefaults() {
 			q.EventSource = q.QueueURL
 		}
 	}
+	if p := s.Pulsar; p != nil {
+		if p.SubscriptionType == "" {
+			p.SubscriptionType = PulsarShared
+		}
+		if p.InitialPosition == "" {
+			p.InitialPosition = KafkaEarliest
+		}
+		if p.EventType == "" {
+			p.EventType = DefaultPulsarEventType
+		}
+	}
 }
 
 // SetDefaults gives a sink the default delivery policy when it has none and
@@ -180,6 +200,9 @@ func (s *Source) SetDefaults() {
 func (s *Sink) SetDefaults() {
 	if s.Kafka != nil && s.Kafka.Mode == "" {
 		s.Kafka.Mode = KafkaBinary
+	}
+	if s.Pulsar != nil && s.Pulsar.Mode == "" {
+		s.Pulsar.Mode = KafkaBinary
 	}
 	if s.Delivery == nil {
 		s.Delivery = &Delivery{}

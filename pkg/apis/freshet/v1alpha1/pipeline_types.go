@@ -59,7 +59,7 @@ type PipelineVertex struct {
 
 // Source takes events in from outside: exactly one kind is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.http), has(self.kafka), has(self.sqs)].filter(x, x).size() == 1",message="a source is exactly one of http, kafka or sqs"
+// +kubebuilder:validation:XValidation:rule="[has(self.http), has(self.kafka), has(self.sqs), has(self.pulsar)].filter(x, x).size() == 1",message="a source is exactly one of http, kafka, sqs or pulsar"
 type Source struct {
 	// HTTP takes events POSTed to /pipelines/{namespace}/{pipeline}/{vertex}.
 	// +optional
@@ -68,6 +68,8 @@ type Source struct {
 	Kafka *KafkaSource `json:"kafka,omitempty"`
 	// +optional
 	SQS *SQSSource `json:"sqs,omitempty"`
+	// +optional
+	Pulsar *PulsarSource `json:"pulsar,omitempty"`
 }
 
 // HTTPSource takes CloudEvents over HTTP (binary, structured or batch).
@@ -92,7 +94,7 @@ type LocalObjectReference struct {
 
 // Sink writes events out of the pipeline: exactly one kind is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.log), has(self.http), has(self.kafka), has(self.sqs)].filter(x, x).size() == 1",message="a sink is exactly one of log, http, kafka or sqs"
+// +kubebuilder:validation:XValidation:rule="[has(self.log), has(self.http), has(self.kafka), has(self.sqs), has(self.pulsar)].filter(x, x).size() == 1",message="a sink is exactly one of log, http, kafka, sqs or pulsar"
 type Sink struct {
 	// Log writes one JSON line per event on standard output.
 	// +optional
@@ -104,6 +106,8 @@ type Sink struct {
 	Kafka *KafkaSink `json:"kafka,omitempty"`
 	// +optional
 	SQS *SQSSink `json:"sqs,omitempty"`
+	// +optional
+	Pulsar *PulsarSink `json:"pulsar,omitempty"`
 	// Delivery is the retry policy for writing to the sink.
 	// +optional
 	Delivery *Delivery `json:"delivery,omitempty"`

@@ -147,12 +147,15 @@ func validatePipelineSink(s *Sink, path *field.Path, scope *pipelineScope) field
 }
 
 func validateSinkKindAndDelivery(s *Sink, path *field.Path, scope *pipelineScope) field.ErrorList {
-	errs := exactlyOne(path, []string{"log", "http", "kafka", "sqs"}, []bool{s.Log != nil, s.HTTP != nil, s.Kafka != nil, s.SQS != nil})
+	errs := exactlyOne(path, []string{"log", "http", "kafka", "sqs", "pulsar"}, []bool{s.Log != nil, s.HTTP != nil, s.Kafka != nil, s.SQS != nil, s.Pulsar != nil})
 	if s.Kafka != nil {
 		errs = append(errs, validateKafkaSink(s.Kafka, path.Child("kafka"))...)
 	}
 	if s.SQS != nil {
 		errs = append(errs, validateQueue(s.SQS.QueueURL, s.SQS.Endpoint, path.Child("sqs"))...)
+	}
+	if s.Pulsar != nil {
+		errs = append(errs, validatePulsarSink(s.Pulsar, path.Child("pulsar"))...)
 	}
 	if s.Delivery != nil {
 		errs = append(errs, validateDelivery(s.Delivery, path.Child("delivery"), scope)...)

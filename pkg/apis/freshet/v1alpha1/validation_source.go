@@ -2,14 +2,17 @@ package v1alpha1
 
 import (
 	"net"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func validateSource(s *Source, path *field.Path) field.ErrorList {
-	errs := exactlyOne(path, []string{"http", "kafka", "sqs"}, []bool{s.HTTP != nil, s.Kafka != nil, s.SQS != nil})
+	errs := exactlyOne(path, []string{"http", "kafka", "sqs", "pulsar"}, []bool{s.HTTP != nil, s.Kafka != nil, s.SQS != nil, s.Pulsar != nil})
 	if k := s.Kafka; k != nil {
 		kp := path.Child("kafka")
 		errs = append(errs, validateBrokers(k.Brokers, kp.Child("brokers"))...)
@@ -31,7 +34,84 @@ func validateSource(s *Source, path *field.Path) field.ErrorList {
 			errs = append(errs, field.Invalid(qp.Child("visibilityTimeout"), d.Duration.String(), "must be between 1s and 12h, as SQS allows"))
 		}
 	}
+	if p := s.Pulsar; p != nil {
+		errs = append(errs, validatePulsarSource(p, path.Child("pulsar"))...)
+	}
 	return errs
+}
+
+func validatePulsarSource(p *PulsarSource, path *field.Path) field.ErrorList {
+	errs := validatePulsarConn(p.ServiceURL, p.Auth, p.TLS, path)
+	if p.AdminURL != "" {
+		errs = append(errs, validateAbsoluteHTTP(p.AdminURL, path.Child("adminURL"))...)
+	}
+	if len(p.Topics) == 0 {
+		errs = append(errs, field.Required(path.Child("topics"), "name at least one topic"))
+	}
+	for i, t := range p.Topics {
+		errs = append(errs, validatePulsarTopic(t, path.Child("topics").Index(i))...)
+	}
+	switch t := p.SubscriptionType; t {
+	case "", PulsarShared, PulsarKeyShared, PulsarFailover:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("subscriptionType"), t, []string{PulsarShared, PulsarKeyShared, PulsarFailover}))
+	}
+	if o := p.InitialPosition; o != "" && o != KafkaEarliest && o != KafkaLatest {
+		errs = append(errs, field.NotSupported(path.Child("initialPosition"), o, []string{KafkaEarliest, KafkaLatest}))
+	}
+	return errs
+}
+
+func validatePulsarSink(p *PulsarSink, path *field.Path) field.ErrorList {
+	errs := validatePulsarConn(p.ServiceURL, p.Auth, p.TLS, path)
+	errs = append(errs, validatePulsarTopic(p.Topic, path.Child("topic"))...)
+	if m := p.Mode; m != "" && m != KafkaBinary && m != KafkaStructured {
+		errs = append(errs, field.NotSupported(path.Child("mode"), m, []string{KafkaBinary, KafkaStructured}))
+	}
+	return errs
+}
+
+// validatePulsarConn checks the service URL and the auth options a Pulsar
+// source and sink share.
+func validatePulsarConn(serviceURL string, auth *PulsarAuth, tls *TLSConfig, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	u, err := url.Parse(serviceURL)
+	switch {
+	case serviceURL == "":
+		errs = append(errs, field.Required(path.Child("serviceURL"), "the broker's URL, pulsar://host:6650, is required"))
+	case err != nil || (u.Scheme != "pulsar" && u.Scheme != "pulsar+ssl") || u.Host == "":
+		errs = append(errs, field.Invalid(path.Child("serviceURL"), serviceURL, "must be pulsar://host:port or pulsar+ssl://host:port"))
+	}
+	if auth != nil && (auth.TokenEnv == "") == (auth.TokenFile == "") {
+		errs = append(errs, field.Invalid(path.Child("auth"), "", "auth is exactly one of tokenEnv or tokenFile"))
+	}
+	if tls != nil && (tls.CertFile == "") != (tls.KeyFile == "") {
+		errs = append(errs, field.Invalid(path.Child("tls"), "", "certFile and keyFile go together"))
+	}
+	return errs
+}
+
+// validatePulsarTopic accepts a short name (in public/default) or a full
+// one, persistent:// or non-persistent:// tenant/namespace/topic.
+func validatePulsarTopic(t string, path *field.Path) field.ErrorList {
+	if t == "" {
+		return field.ErrorList{field.Required(path, "a topic name is required")}
+	}
+	name := t
+	if scheme, rest, ok := strings.Cut(t, "://"); ok {
+		if scheme != "persistent" && scheme != "non-persistent" {
+			return field.ErrorList{field.Invalid(path, t, "a Pulsar topic is persistent:// or non-persistent://")}
+		}
+		parts := strings.Split(rest, "/")
+		if len(parts) != 3 || slices.Contains(parts, "") {
+			return field.ErrorList{field.Invalid(path, t, "a full Pulsar topic name is <domain>://<tenant>/<namespace>/<topic>")}
+		}
+		name = parts[2]
+	}
+	if strings.ContainsAny(name, "/ ") {
+		return field.ErrorList{field.Invalid(path, t, "is not a valid Pulsar topic name")}
+	}
+	return nil
 }
 
 func validateKafkaSink(k *KafkaSink, path *field.Path) field.ErrorList {
