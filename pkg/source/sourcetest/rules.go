@@ -15,9 +15,9 @@ import (
 // and data unchanged (rule 6).
 func deliversIntact(t *testing.T, sys *System) {
 	src := open(t, sys)
-	sent := events("intact", 5)
+	sent := Events("intact", 5)
 	sys.Send(t, sent)
-	got := readUntil(t, src, ids(sent), sys.Redelivery)
+	got := readUntil(t, src, IDs(sent), sys.Redelivery)
 	byID := map[string]source.Message{}
 	for _, m := range got {
 		byID[m.Event().ID] = m
@@ -41,28 +41,28 @@ func deliversIntact(t *testing.T, sys *System) {
 // after the source closes (rule 2).
 func unackedComeBack(t *testing.T, sys *System) {
 	src := open(t, sys)
-	sent := events("unacked", 20)
+	sent := Events("unacked", 20)
 	sys.Send(t, sent)
-	readUntil(t, src, ids(sent), sys.Redelivery)
+	readUntil(t, src, IDs(sent), sys.Redelivery)
 	closeSource(t, src)
 
 	again := open(t, sys)
-	AckAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
+	AckAll(t, readUntil(t, again, IDs(sent), 2*sys.Redelivery))
 }
 
 // ackedStayDone: after a clean Close, acked messages are not delivered
 // again (rule 3); later ones are.
 func ackedStayDone(t *testing.T, sys *System) {
 	src := open(t, sys)
-	first := events("first", 10)
+	first := Events("first", 10)
 	sys.Send(t, first)
-	AckAll(t, readUntil(t, src, ids(first), sys.Redelivery))
+	AckAll(t, readUntil(t, src, IDs(first), sys.Redelivery))
 	closeSource(t, src)
 
-	later := events("later", 5)
+	later := Events("later", 5)
 	sys.Send(t, later)
 	again := open(t, sys)
-	got := readUntil(t, again, ids(later), 2*sys.Redelivery)
+	got := readUntil(t, again, IDs(later), 2*sys.Redelivery)
 	got = append(got, readFor(t, again, time.Second)...)
 	for _, m := range got {
 		if id := m.Event().ID; id[:5] == "first" {
@@ -75,24 +75,24 @@ func ackedStayDone(t *testing.T, sys *System) {
 // nackComesBack: a nacked message is delivered again (rule 5).
 func nackComesBack(t *testing.T, sys *System) {
 	src := open(t, sys)
-	sent := events("nack", 1)
+	sent := Events("nack", 1)
 	sys.Send(t, sent)
-	got := readUntil(t, src, ids(sent), sys.Redelivery)
+	got := readUntil(t, src, IDs(sent), sys.Redelivery)
 	for _, m := range got {
 		if err := m.Nack(context.Background(), 0); err != nil {
 			t.Fatalf("nack: %v", err)
 		}
 	}
-	AckAll(t, readUntil(t, src, ids(sent), 2*sys.Redelivery))
+	AckAll(t, readUntil(t, src, IDs(sent), 2*sys.Redelivery))
 }
 
 // outOfOrderAcks: acking every other message, then closing, loses none of
 // the others (rule 4).
 func outOfOrderAcks(t *testing.T, sys *System) {
 	src := open(t, sys)
-	sent := events("order", 10)
+	sent := Events("order", 10)
 	sys.Send(t, sent)
-	got := readUntil(t, src, ids(sent), sys.Redelivery)
+	got := readUntil(t, src, IDs(sent), sys.Redelivery)
 	var unacked []string
 	seen := map[string]bool{}
 	for i, m := range got {
@@ -119,7 +119,7 @@ func outOfOrderAcks(t *testing.T, sys *System) {
 // to 0 once all is acked (rule 7).
 func backlogDrains(t *testing.T, sys *System) {
 	src := open(t, sys)
-	sent := events("backlog", 12)
+	sent := Events("backlog", 12)
 	sys.Send(t, sent)
 	backlog := func() int64 {
 		n, err := src.Backlog(context.Background())
@@ -132,7 +132,7 @@ func backlogDrains(t *testing.T, sys *System) {
 		n := backlog()
 		return n >= int64(len(sent)), fmt.Sprint(n)
 	})
-	AckAll(t, readUntil(t, src, ids(sent), sys.Redelivery))
+	AckAll(t, readUntil(t, src, IDs(sent), sys.Redelivery))
 	Eventually(t, 2*sys.Redelivery, "the backlog at 0 once all is acked", func() (bool, string) {
 		n := backlog()
 		return n == 0, fmt.Sprint(n)
@@ -165,9 +165,9 @@ func readWaits(t *testing.T, sys *System) {
 // (rule 9), and the message comes back.
 func settleAfterClose(t *testing.T, sys *System) {
 	src := open(t, sys)
-	sent := events("late", 2)
+	sent := Events("late", 2)
 	sys.Send(t, sent)
-	got := readUntil(t, src, ids(sent), sys.Redelivery)
+	got := readUntil(t, src, IDs(sent), sys.Redelivery)
 	closeSource(t, src)
 	if err := got[0].Ack(context.Background()); !errors.Is(err, source.ErrClosed) {
 		t.Errorf("Ack after Close = %v, want ErrClosed", err)
@@ -176,5 +176,5 @@ func settleAfterClose(t *testing.T, sys *System) {
 		t.Errorf("Nack after Close = %v, want ErrClosed", err)
 	}
 	again := open(t, sys)
-	AckAll(t, readUntil(t, again, ids(sent), 2*sys.Redelivery))
+	AckAll(t, readUntil(t, again, IDs(sent), 2*sys.Redelivery))
 }

@@ -72,8 +72,8 @@ func closeSource(t *testing.T, src source.Source) {
 	}
 }
 
-// events makes n events with ids prefix-0.. carrying an extension and data.
-func events(prefix string, n int) []*cloudevent.Event {
+// Events makes n events with ids prefix-0.. carrying an extension and data.
+func Events(prefix string, n int) []*cloudevent.Event {
 	out := make([]*cloudevent.Event, n)
 	for i := range out {
 		e := &cloudevent.Event{
@@ -90,7 +90,8 @@ func events(prefix string, n int) []*cloudevent.Event {
 	return out
 }
 
-func ids(es []*cloudevent.Event) []string {
+// IDs are the events' ids.
+func IDs(es []*cloudevent.Event) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.ID

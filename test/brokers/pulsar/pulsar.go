@@ -27,10 +27,16 @@ package pulsar
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -44,6 +50,7 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/freshetproj/freshet/test/internal/child"
 )
@@ -64,6 +71,10 @@ type Options struct {
 	// JVMArgs are added to the broker's java command line (after the
 	// package's -Xmx512m and friends, so they win).
 	JVMArgs []string
+	// TokenAuth turns on the broker's token (JWT) authentication with a
+	// fresh secret key: Broker.Token is a superuser's token, which Client,
+	// AdminGet and AdminPut send, and Broker.SignToken makes others.
+	TokenAuth bool
 }
 
 // Broker is a running standalone Pulsar.
@@ -80,6 +91,10 @@ type Broker struct {
 	LogPath string
 	// Version is the Apache Pulsar version.
 	Version string
+	// Token is a superuser's token when Options.TokenAuth is set.
+	Token string
+
+	secret []byte // signs tokens (Options.TokenAuth)
 
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when the process has exited
@@ -161,6 +176,12 @@ func (b *Broker) Client(t testing.TB, opts ...pulsar.ClientOptions) pulsar.Clien
 		o = opts[0]
 	}
 	o.URL = b.ServiceURL
+	if o.Authentication == nil && b.Token != "" {
+		o.Authentication = pulsar.NewAuthenticationToken(b.Token)
+	}
+	if o.Logger == nil { // pulsar-client-go logs every connection at info
+		o.Logger = pulsarlog.NewLoggerWithSlog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}
 	if o.OperationTimeout == 0 {
 		o.OperationTimeout = 30 * time.Second
 	}
@@ -203,6 +224,7 @@ func (b *Broker) admin(method, path string, body, v any) error {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	b.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("pulsar: %s %s: %w", method, path, err)
@@ -229,6 +251,10 @@ type Installation struct {
 	Dir string
 	// Version is the Apache Pulsar version.
 	Version string
+	// Token is a superuser's token when Options.TokenAuth is set.
+	Token string
+
+	secret []byte // signs tokens (Options.TokenAuth)
 	// Classpath is Dir/libs/* (a java -cp wildcard).
 	Classpath string
 	// Log4jConfig is the broker's Log4j 2 configuration file.
@@ -330,6 +356,21 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 		"narExtractionDirectory":            narDir,
 		"brokerDeleteInactiveTopicsEnabled": "false",
 		"managedLedgerCacheSizeMB":          "32",
+	}
+	if opts.TokenAuth {
+		b.secret = make([]byte, 32)
+		if _, err := rand.Read(b.secret); err != nil {
+			return nil, fmt.Errorf("pulsar: %w", err)
+		}
+		b.Token = b.SignToken("admin")
+		maps.Copy(props, map[string]string{
+			"authenticationEnabled":                "true",
+			"authenticationProviders":              "org.apache.pulsar.broker.authentication.AuthenticationProviderToken",
+			"tokenSecretKey":                       "data:;base64," + base64.StdEncoding.EncodeToString(b.secret),
+			"superUserRoles":                       "admin",
+			"brokerClientAuthenticationPlugin":     "org.apache.pulsar.client.impl.auth.AuthenticationToken",
+			"brokerClientAuthenticationParameters": "token:" + b.Token,
+		})
 	}
 	for k, v := range opts.Properties {
 		switch k {
@@ -435,6 +476,7 @@ func (b *Broker) health() error {
 	if err != nil {
 		return err
 	}
+	b.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -445,4 +487,22 @@ func (b *Broker) health() error {
 		return fmt.Errorf("health check: %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
 	return nil
+}
+
+// authorize adds the superuser's token to a request to the admin API.
+func (b *Broker) authorize(req *http.Request) {
+	if b.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.Token)
+	}
+}
+
+// SignToken makes a token (an HS256 JWT) for subject that the broker
+// accepts: Options.TokenAuth must be set.
+func (b *Broker) SignToken(subject string) string {
+	enc := base64.RawURLEncoding
+	claims, _ := json.Marshal(map[string]string{"sub": subject})
+	unsigned := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims)
+	mac := hmac.New(sha256.New, b.secret)
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + enc.EncodeToString(mac.Sum(nil))
 }
