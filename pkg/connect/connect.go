@@ -1,5 +1,5 @@
 // Package connect opens the sources and sinks of external systems (Kafka,
-// SQS) a Vertex names. The data plane serves HTTP sources and log and HTTP
+// SQS, Pulsar) a Vertex names. The data plane serves HTTP sources and log and HTTP
 // sinks itself; freshet dev and the activator give it these for the rest.
 package connect
 
@@ -27,6 +27,8 @@ func OpenSource(v *v1alpha1.Vertex) (source.Source, error) {
 		return openKafkaSource(ctx, s.Kafka, ConsumerGroup(v))
 	case s.SQS != nil:
 		return sqssource.Open(ctx, s.SQS)
+	case s.Pulsar != nil:
+		return openPulsarSource(ctx, s.Pulsar, Subscription(v))
 	}
 	return nil, errors.New("the source has no kind this build can open")
 }
@@ -40,6 +42,8 @@ func OpenSink(v *v1alpha1.Vertex) (sink.Sink, error) {
 		return openKafkaSink(ctx, s.Kafka)
 	case s.SQS != nil:
 		return sqssink.Open(ctx, s.SQS)
+	case s.Pulsar != nil:
+		return openPulsarSink(ctx, s.Pulsar)
 	}
 	return nil, errors.New("the sink has no kind this build can open")
 }
@@ -50,5 +54,20 @@ func ConsumerGroup(v *v1alpha1.Vertex) string {
 	if g := v.Spec.Source.Kafka.ConsumerGroup; g != "" {
 		return g
 	}
+	return defaultConsumer(v)
+}
+
+// Subscription is a Pulsar source vertex's subscription: its own, or
+// freshet.<namespace>.<pipeline>.<vertex>.
+func Subscription(v *v1alpha1.Vertex) string {
+	if s := v.Spec.Source.Pulsar.Subscription; s != "" {
+		return s
+	}
+	return defaultConsumer(v)
+}
+
+// defaultConsumer names a source vertex as a consumer of its system: every
+// router running the vertex shares the name, and so the messages.
+func defaultConsumer(v *v1alpha1.Vertex) string {
 	return "freshet." + v.Namespace + "." + v.Spec.PipelineName + "." + v.Spec.Name
 }

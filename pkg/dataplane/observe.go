@@ -44,7 +44,12 @@ func (p *Plane) observer(key string) scaler.Observer {
 		for _, u := range upstream {
 			n, err := u.Backlog(ctx)
 			if err != nil {
-				return o, fmt.Errorf("upstream backlog: %w", err)
+				// Upstream backlog only wakes the function ahead of its
+				// events: one that cannot be read (a Pulsar admin URL that
+				// is wrong, a broker down) must not stop scaling on the
+				// function's own backlog.
+				p.cfg.Log.Warn("upstream backlog; scaling on the function's own", "function", key, "error", err)
+				continue
 			}
 			o.UpstreamBacklog += n
 		}

@@ -338,7 +338,7 @@ const sinkBatchWait = 5 * time.Millisecond
 // dispatcher's default concurrency).
 func sinkBatch(s *v1alpha1.Sink) (size, maxInFlight int) {
 	switch {
-	case s.Kafka != nil:
+	case s.Kafka != nil, s.Pulsar != nil:
 		return 128, 8 * 128
 	case s.SQS != nil:
 		return 10, 16 * 10

@@ -23,6 +23,8 @@ type kafkaPipeline struct {
 	file string
 }
 
+func (k *kafkaPipeline) yaml() string { return k.file }
+
 func newKafkaPipeline(t *testing.T, scale string) *kafkaPipeline {
 	t.Helper()
 	b := kafkabroker.Start(t)
@@ -168,51 +170,19 @@ func (r *outReader) waitDistinct(t *testing.T, n int, within time.Duration) (dup
 // TestKafkaTenThousandRecords: 10,000 plain records in a topic reach the
 // sink topic as exactly 10,000 distinct events, keys kept.
 func TestKafkaTenThousandRecords(t *testing.T) {
-	k := newKafkaPipeline(t, `{min: 1, max: 2, containerConcurrency: 32}`)
-	out := k.readOut(t)
-	in := startFreshet(t, freePort(t), t.TempDir(), k.file)
-	start := time.Now()
-	k.produce(t, 0, events)
-	dups := out.waitDistinct(t, events, 5*time.Minute)
-	t.Logf("%d records kafka → function → kafka in %v, %d duplicates", events, time.Since(start).Round(time.Millisecond), dups)
-	in.stop()
+	exactCounts(t, newKafkaPipeline(t, `{min: 1, max: 2, containerConcurrency: 32}`))
 }
 
 // TestKafkaKillWholeProcess: kill -9 of freshet dev mid-stream and a
 // restart on the same data directory: every record arrives.
 func TestKafkaKillWholeProcess(t *testing.T) {
-	k := newKafkaPipeline(t, `{min: 1, max: 2, containerConcurrency: 32}`)
-	out := k.readOut(t)
-	addr, data := freePort(t), filepath.Join(t.TempDir(), "data")
-	first := startFreshet(t, addr, data, k.file)
-	k.produce(t, 0, events)
-	waitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
-		out.mu.Lock()
-		defer out.mu.Unlock()
-		return len(out.values) >= 2000
-	})
-	first.kill9()
-	second := startFreshet(t, addr, data, k.file)
-	dups := out.waitDistinct(t, events, 5*time.Minute)
-	t.Logf("all %d records arrived after kill -9; %d duplicates", events, dups)
-	second.stop()
+	killWholeProcess(t, newKafkaPipeline(t, `{min: 1, max: 2, containerConcurrency: 32}`))
 }
 
 // TestKafkaScaleFromZero: a function at zero fed by a topic wakes when
 // records arrive, drains them and returns to zero.
 func TestKafkaScaleFromZero(t *testing.T) {
-	k := newKafkaPipeline(t, `{min: 0, max: 2, idleTimeout: 2s, scaleDownWindow: 1s}`)
-	out := k.readOut(t)
-	in := startFreshet(t, freePort(t), t.TempDir(), k.file)
-	if n := in.ready(t, "default/k-fn"); n != 0 {
-		t.Fatalf("%d replicas before any record, want 0", n)
-	}
-	k.produce(t, 0, 100)
-	out.waitDistinct(t, 100, 2*time.Minute)
-	waitUntil(t, time.Minute, "the function back at zero", func() bool {
-		return in.ready(t, "default/k-fn") == 0 && len(in.childPids(bins.noop)) == 0
-	})
-	in.stop()
+	scaleFromZero(t, newKafkaPipeline(t, `{min: 0, max: 2, idleTimeout: 2s, scaleDownWindow: 1s}`), "default/k-fn")
 }
 
 // TestKafkaTwoRoutersOneKilled: two freshet dev processes share one

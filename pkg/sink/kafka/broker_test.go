@@ -35,7 +35,7 @@ func TestBroker(t *testing.T) {
 		data := make([]byte, 8<<10)
 		_, _ = rand.Read(data) // incompressible: franz-go compresses batches
 		e := &cloudevent.Event{SpecVersion: "1.0", ID: "big", Source: "/s", Type: "t", Data: data}
-		wantFailure(t, s.Write(context.Background(), []*cloudevent.Event{e}), false, "MESSAGE_TOO_LARGE")
+		sinktest.WantFailure(t, s.Write(context.Background(), []*cloudevent.Event{e}), false, "MESSAGE_TOO_LARGE")
 	})
 }
 

@@ -2,12 +2,9 @@ package kafka
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
-	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/sink/sinktest"
 )
 
@@ -29,28 +26,13 @@ func TestFailuresFake(t *testing.T) { testFailures(t, fakeCluster(t)) }
 func testFailures(t *testing.T, c *cluster) {
 	s := c.open(t, c.topic(t, nil), "binary")
 	huge := &cloudevent.Event{SpecVersion: "1.0", ID: "huge", Source: "/s", Type: "t", Data: make([]byte, 2<<20)}
-	wantFailure(t, s.Write(context.Background(), []*cloudevent.Event{huge}), false, "MESSAGE_TOO_LARGE")
+	sinktest.WantFailure(t, s.Write(context.Background(), []*cloudevent.Event{huge}), false, "MESSAGE_TOO_LARGE")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	small := &cloudevent.Event{SpecVersion: "1.0", ID: "small", Source: "/s", Type: "t", Data: []byte("x")}
-	wantFailure(t, s.Write(ctx, []*cloudevent.Event{small}), true, "")
+	sinktest.WantFailure(t, s.Write(ctx, []*cloudevent.Event{small}), true, "")
 	if err := s.Write(context.Background(), []*cloudevent.Event{small}); err != nil {
 		t.Errorf("a write after failures: %v", err)
-	}
-}
-
-// wantFailure checks err is a *delivery.Failure, retriable or not, saying
-// what.
-func wantFailure(t *testing.T, err error, retriable bool, what string) {
-	t.Helper()
-	var f *delivery.Failure
-	switch {
-	case !errors.As(err, &f):
-		t.Errorf("error %v (%T), want a *delivery.Failure", err, err)
-	case f.Retriable() != retriable:
-		t.Errorf("failure %v: retriable %v, want %v", f, f.Retriable(), retriable)
-	case !strings.Contains(f.Error(), what):
-		t.Errorf("failure %v does not say %q", f, what)
 	}
 }

@@ -6,12 +6,15 @@ package sinktest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
+	"github.com/freshetproj/freshet/pkg/delivery"
 	"github.com/freshetproj/freshet/pkg/sink"
 )
 
@@ -157,5 +160,20 @@ func afterClose(t *testing.T, sys *System) {
 	}
 	if err := s.Write(context.Background(), events("closed", 1)); err == nil {
 		t.Fatal("a closed sink wrote without error")
+	}
+}
+
+// WantFailure checks err is a *delivery.Failure, retriable or not, whose
+// message says what (rule 3): for sinks' own tests of their failures.
+func WantFailure(t testing.TB, err error, retriable bool, what string) {
+	t.Helper()
+	var f *delivery.Failure
+	switch {
+	case !errors.As(err, &f):
+		t.Errorf("error %v (%T), want a *delivery.Failure", err, err)
+	case f.Retriable() != retriable:
+		t.Errorf("failure %v: retriable %v, want %v", f, f.Retriable(), retriable)
+	case !strings.Contains(f.Error(), what):
+		t.Errorf("failure %v does not say %q", f, what)
 	}
 }

@@ -21,9 +21,7 @@ func TestTokenAuth(t *testing.T) {
 	b := brokers.StartWith(t, brokers.Options{TokenAuth: true})
 	c := &cluster{b: b, cl: b.Client(t)}
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(b.SignToken("freshet")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeToken(t, tokenFile, b.SignToken("freshet"))
 	t.Setenv("FRESHET_TEST_PULSAR_TOKEN", b.SignToken("freshet"))
 
 	for _, auth := range []*v1alpha1.PulsarAuth{{TokenEnv: "FRESHET_TEST_PULSAR_TOKEN"}, {TokenFile: tokenFile}} {
@@ -41,6 +39,16 @@ func TestTokenAuth(t *testing.T) {
 			return n == 5, ""
 		})
 		readIDs(t, s, sourcetest.IDs(sent), 30*time.Second, true)
+		if auth.TokenFile != "" { // the file is read again: a bad token fails, a good one works
+			writeToken(t, tokenFile, "not-a-token")
+			if _, err := s.Backlog(context.Background()); err == nil {
+				t.Error("backlog with a bad token in the file: no error")
+			}
+			writeToken(t, tokenFile, b.SignToken("freshet"))
+			if _, err := s.Backlog(context.Background()); err != nil {
+				t.Errorf("backlog with the token restored: %v", err)
+			}
+		}
 	}
 
 	t.Setenv("FRESHET_TEST_PULSAR_TOKEN", "not-a-token")
@@ -54,5 +62,12 @@ func TestTokenAuth(t *testing.T) {
 	spec.Auth = &v1alpha1.PulsarAuth{TokenEnv: "FRESHET_TEST_NO_SUCH_VARIABLE"}
 	if _, err := Open(context.Background(), spec, "sub"); err == nil || !strings.Contains(err.Error(), "FRESHET_TEST_NO_SUCH_VARIABLE") {
 		t.Errorf("open naming an unset variable: %v, want an error naming it", err)
+	}
+}
+
+func writeToken(t *testing.T, path, token string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/auth"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 )
@@ -25,7 +29,7 @@ func newBacklogReader(conn Conn, adminURL string, topics []string, sub string) (
 	if err != nil {
 		return nil, err
 	}
-	cl, err := pulsaradmin.NewClient(cfg)
+	cl, err := adminClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pulsar admin %s: %w", cfg.WebServiceURL, err)
 	}
@@ -39,6 +43,40 @@ func newBacklogReader(conn Conn, adminURL string, topics []string, sub string) (
 	}
 	return r, nil
 }
+
+// adminClient is pulsaradmin's client for cfg, except that a token file
+// is read on every request (pulsaradmin reads it once), so a rotated token
+// is used as the broker client uses it.
+func adminClient(cfg *config.Config) (admin.Client, error) {
+	if cfg.TokenFile == "" {
+		return pulsaradmin.NewClient(cfg)
+	}
+	tr, err := auth.NewDefaultTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return admin.NewWithAuthProvider(cfg, &fileToken{path: cfg.TokenFile, next: tr}), nil
+}
+
+// fileToken authenticates each request with the token in a file.
+type fileToken struct {
+	path string
+	next http.RoundTripper
+}
+
+func (f *fileToken) RoundTrip(req *http.Request) (*http.Response, error) {
+	token, err := os.ReadFile(f.path)
+	if err != nil {
+		return nil, fmt.Errorf("pulsar auth: token file: %w", err)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	return f.next.RoundTrip(req)
+}
+
+func (f *fileToken) Transport() http.RoundTripper { return f.next }
+
+func (f *fileToken) WithTransport(t http.RoundTripper) { f.next = t }
 
 // backlog sums the subscription's msgBacklog over the topics: the
 // messages not yet acked, read or not. Pulsar counts entries: a batch a

@@ -97,7 +97,7 @@ func wrap(m pulsar.Message, eventType, eventSource string) *cloudevent.Event {
 		Data:        m.Payload(),
 	}
 	t := m.EventTime()
-	if t.IsZero() {
+	if t.UnixMilli() <= 0 { // unset: the client gives the Unix epoch
 		t = m.PublishTime()
 	}
 	if !t.IsZero() && t.UnixMilli() >= 0 {

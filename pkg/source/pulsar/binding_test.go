@@ -24,7 +24,7 @@ func (m fakeMessage) Payload() []byte               { return []byte(m.payload) }
 func (m fakeMessage) Key() string                   { return m.key }
 func (m fakeMessage) Topic() string                 { return "persistent://public/default/t-partition-1" }
 func (m fakeMessage) ID() pulsar.MessageID          { return pulsar.NewMessageID(7, 42, 3, 1) }
-func (m fakeMessage) EventTime() time.Time          { return time.Time{} }
+func (m fakeMessage) EventTime() time.Time          { return time.Unix(0, 0) } // as the client gives it when unset
 func (m fakeMessage) PublishTime() time.Time        { return time.UnixMilli(1700000000123) }
 
 func TestDecode(t *testing.T) {

@@ -85,6 +85,9 @@ func validatePulsarConn(serviceURL string, auth *PulsarAuth, tls *TLSConfig, pat
 	if auth != nil && (auth.TokenEnv == "") == (auth.TokenFile == "") {
 		errs = append(errs, field.Invalid(path.Child("auth"), "", "auth is exactly one of tokenEnv or tokenFile"))
 	}
+	if tls != nil && err == nil && u.Scheme == "pulsar" {
+		errs = append(errs, field.Invalid(path.Child("tls"), "", "tls needs a pulsar+ssl:// serviceURL"))
+	}
 	if tls != nil && (tls.CertFile == "") != (tls.KeyFile == "") {
 		errs = append(errs, field.Invalid(path.Child("tls"), "", "certFile and keyFile go together"))
 	}

@@ -20,6 +20,7 @@ func TestPulsarValidate(t *testing.T) {
 	}{
 		{"valid", func(*PulsarSource) {}, func(*PulsarSink) {}, nil},
 		{"valid with options", func(p *PulsarSource) {
+			p.ServiceURL = "pulsar+ssl://p:6651"
 			p.AdminURL, p.SubscriptionType, p.InitialPosition = "http://p:8080", PulsarKeyShared, KafkaLatest
 			p.Auth, p.TLS = &PulsarAuth{TokenFile: "/t"}, &TLSConfig{CertFile: "c", KeyFile: "k"}
 		}, func(p *PulsarSink) { p.Mode, p.Auth = KafkaStructured, &PulsarAuth{TokenEnv: "T"} }, nil},
@@ -37,7 +38,7 @@ func TestPulsarValidate(t *testing.T) {
 		{"auth of two kinds or none, half a certificate", func(p *PulsarSource) {
 			p.Auth, p.TLS = &PulsarAuth{TokenEnv: "T", TokenFile: "/t"}, &TLSConfig{CertFile: "c"}
 		}, func(p *PulsarSink) { p.Auth = &PulsarAuth{} },
-			[]fieldErr{invalid("s.pulsar.auth"), invalid("s.pulsar.tls"), invalid("k.pulsar.auth")}},
+			[]fieldErr{invalid("s.pulsar.auth"), invalid("s.pulsar.tls"), invalid("s.pulsar.tls"), invalid("k.pulsar.auth")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
