@@ -16,7 +16,9 @@
 //  8. a pipeline Kafka → fn → Kafka under freshet dev against a direct
 //     consume → produce loop;
 //  9. the SQS source into the buffer (fauxqs, hack/sqs) against the
-//     emulator's own receive + delete rate.
+//     emulator's own receive + delete rate;
+//  10. the Pulsar source into the buffer (a real standalone broker,
+//     hack/pulsar) against a bare pulsar-client-go consumer.
 //
 // It builds cmd/freshet and its helper programs into a temporary directory,
 // runs each `freshet dev` as its own process on a free port and a fresh data
@@ -47,13 +49,14 @@ type options struct {
 	rounds   int
 	jumps    int
 	slowRate float64
-	// Benchmarks 7-9.
-	kafkaRecords int
-	kafkaRate    float64
-	sqsMessages  int
-	out          string
-	only         string
-	settle       time.Duration
+	// Benchmarks 7-10.
+	kafkaRecords   int
+	kafkaRate      float64
+	sqsMessages    int
+	pulsarMessages int
+	out            string
+	only           string
+	settle         time.Duration
 }
 
 func main() {
@@ -73,12 +76,13 @@ func main() {
 	flag.IntVar(&o.kafkaRecords, "kafkarecords", 300000, "benchmark 7: records pre-filled into the topic")
 	flag.Float64Var(&o.kafkaRate, "kafkarate", 0, "benchmark 8: events/s of the fixed-rate latency run (0: half the measured Freshet throughput)")
 	flag.IntVar(&o.sqsMessages, "sqsmessages", 50000, "benchmark 9: messages pre-filled into each queue")
+	flag.IntVar(&o.pulsarMessages, "pulsarmessages", 200000, "benchmark 10: messages pre-filled into the topic")
 	flag.StringVar(&o.out, "o", "", "also write the results as markdown to this file")
-	flag.StringVar(&o.only, "only", "", "run only these benchmarks (comma-separated: ingest,pipeline,invoke,coldstart,reaction,slowinvoke,kafka,sqs)")
+	flag.StringVar(&o.only, "only", "", "run only these benchmarks (comma-separated: ingest,pipeline,invoke,coldstart,reaction,slowinvoke,kafka,sqs,pulsar)")
 	flag.DurationVar(&o.settle, "settle", 30*time.Second, "before each benchmark, wait up to this long for other processes to leave the CPUs idle")
 	flag.Parse()
-	if o.senders < 1 || o.size < 16 || o.window < 1 || o.requests < 1 || o.wakeups < 1 || o.rounds < 1 || o.jumps < 1 || o.slowRate <= 0 || o.kafkaRecords < 1 || o.sqsMessages < 1 || o.duration <= 0 || o.paced <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: -senders, -window, -requests, -wakeups, -rounds, -jumps, -kafkarecords, -sqsmessages must be ≥ 1, -size ≥ 16, -slowrate and durations > 0")
+	if o.senders < 1 || o.size < 16 || o.window < 1 || o.requests < 1 || o.wakeups < 1 || o.rounds < 1 || o.jumps < 1 || o.slowRate <= 0 || o.kafkaRecords < 1 || o.sqsMessages < 1 || o.pulsarMessages < 1 || o.duration <= 0 || o.paced <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -senders, -window, -requests, -wakeups, -rounds, -jumps, -kafkarecords, -sqsmessages, -pulsarmessages must be ≥ 1, -size ≥ 16, -slowrate and durations > 0")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -129,7 +133,7 @@ func run(o options) error {
 	}{
 		{"ingest", benchIngest}, {"pipeline", benchPipeline}, {"invoke", benchInvoke},
 		{"coldstart", benchColdStart}, {"reaction", benchReaction}, {"slowinvoke", benchSlowInvoke},
-		{"kafka", benchKafka}, {"sqs", benchSQS},
+		{"kafka", benchKafka}, {"sqs", benchSQS}, {"pulsar", benchPulsar},
 	}
 	for _, bn := range benches {
 		if !want(bn.name) {
@@ -203,8 +207,8 @@ func machine(o options) []string {
 	return []string{
 		fmt.Sprintf("Date: %s. Code: %s.", time.Now().UTC().Format("2006-01-02 15:04 MST"), code),
 		fmt.Sprintf("Machine: %d CPUs (%s), %s/%s, Linux %s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, kernel, runtime.Version()),
-		fmt.Sprintf("**All processes share these %d cores**: the load generator (this program, which is also benchmark 2's sink), freshet dev and the function processes (and, in benchmarks 7–9, the Kafka broker or the SQS emulator). Every figure, baseline included, is lower than it would be with the load generator on another machine.", runtime.NumCPU()),
-		fmt.Sprintf("Settings: -duration %v -warmup %v -senders %d -size %d -window %d -paced %v -requests %d -wakeups %d -rounds %d -jumps %d -slowrate %g -kafkarecords %d -kafkarate %g -sqsmessages %d", o.duration, o.warmup, o.senders, o.size, o.window, o.paced, o.requests, o.wakeups, o.rounds, o.jumps, o.slowRate, o.kafkaRecords, o.kafkaRate, o.sqsMessages),
+		fmt.Sprintf("**All processes share these %d cores**: the load generator (this program, which is also benchmark 2's sink), freshet dev and the function processes (and, in benchmarks 7–10, the Kafka broker, the SQS emulator or the Pulsar broker). Every figure, baseline included, is lower than it would be with the load generator on another machine.", runtime.NumCPU()),
+		fmt.Sprintf("Settings: -duration %v -warmup %v -senders %d -size %d -window %d -paced %v -requests %d -wakeups %d -rounds %d -jumps %d -slowrate %g -kafkarecords %d -kafkarate %g -sqsmessages %d -pulsarmessages %d", o.duration, o.warmup, o.senders, o.size, o.window, o.paced, o.requests, o.wakeups, o.rounds, o.jumps, o.slowRate, o.kafkaRecords, o.kafkaRate, o.sqsMessages, o.pulsarMessages),
 	}
 }
 

@@ -32,12 +32,15 @@ func freshetGC() func() {
 }
 
 // timedSource notes when Read first returned messages, and then calls
-// onFirst once.
+// onFirst once; it counts the Reads that returned messages, and those
+// messages.
 type timedSource struct {
 	source.Source
-	once    sync.Once
-	first   time.Time
-	onFirst func()
+	once     sync.Once
+	first    time.Time
+	onFirst  func()
+	reads    atomic.Int64
+	readMsgs atomic.Int64
 }
 
 func (s *timedSource) Read(ctx context.Context, max int, maxWait time.Duration) ([]source.Message, error) {
@@ -47,6 +50,8 @@ func (s *timedSource) Read(ctx context.Context, max int, maxWait time.Duration) 
 			s.first = time.Now()
 			s.onFirst()
 		})
+		s.reads.Add(1)
+		s.readMsgs.Add(int64(len(msgs)))
 	}
 	return msgs, err
 }
@@ -75,12 +80,14 @@ func (b *countingBuffer) Write(ctx context.Context, msgs []buffer.Message) error
 
 // pumpResult is one in-process Pump run.
 type pumpResult struct {
-	join    time.Duration // Open → first Read with messages
-	elapsed time.Duration // first Read with messages → the buffer held target
-	written int64         // messages the buffer acknowledged (repeats included)
-	pending int64         // the buffer's count after the run
-	cpu     string
-	err     error // the run did not reach the target in time
+	join     time.Duration // Open → first Read with messages
+	elapsed  time.Duration // first Read with messages → the buffer held target
+	written  int64         // messages the buffer acknowledged (repeats included)
+	pending  int64         // the buffer's count after the run
+	reads    int64         // Reads that returned messages, until the target
+	readMsgs int64         // the messages they returned
+	cpu      string
+	err      error // the run did not reach the target in time
 }
 
 func (r pumpResult) rate(n int64) float64 { return float64(n) / r.elapsed.Seconds() }
@@ -133,6 +140,7 @@ func runPump(dir, name string, src source.Source, opened time.Time, target int64
 		res.cpu = cpu.end()
 		res.join = ts.first.Sub(opened)
 		res.elapsed = cb.at.Sub(ts.first)
+		res.reads, res.readMsgs = ts.reads.Load(), ts.readMsgs.Load()
 	case <-time.After(timeout):
 		res.cpu = cpu.end()
 		res.err = fmt.Errorf("the buffer acknowledged %d of %d messages within %v", cb.written.Load(), target, timeout)
