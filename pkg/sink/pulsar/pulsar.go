@@ -21,10 +21,11 @@
 //     (and not created again automatically), terminated or fenced; the
 //     Write that finds out fails, and the next one creates another.
 //     (pulsar-client-go v0.19.0 closes the producer's data channel while
-//     a concurrent SendAsync may send on it: the race detector flags it
-//     and a callback can be lost, which the Write's backstop turns into a
-//     retriable failure. The tests of this path were removed for that
-//     reason; it is rare — a topic terminated or deleted under a sink.)
+//     a concurrent SendAsync may send on it: the race detector flags it,
+//     a callback can be lost — the Write's backstop turns that into a
+//     retriable failure — and the send can panic, which Write recovers.
+//     The tests of this path were removed as the race detector fails
+//     them; it is rare — a topic terminated or deleted under a sink.)
 package pulsar
 
 import (
@@ -71,8 +72,9 @@ type Sink struct {
 	mu     sync.RWMutex // Writes hold it shared; Close waits for them
 	closed bool
 
-	prodMu sync.Mutex
-	prod   pulsar.Producer // nil once the client closed it on its own
+	prodMu  sync.Mutex
+	prod    pulsar.Producer   // nil once the client closed it on its own
+	retired []pulsar.Producer // closed by Close, when no Write uses them
 }
 
 // Open connects a sink to spec's topic; spec must be defaulted. It
@@ -101,6 +103,10 @@ func Open(ctx context.Context, spec *v1alpha1.PulsarSink) (*Sink, error) {
 		// The default builder puts every key in one batch, and the broker
 		// hands a whole batch to the Key_Shared consumer of its first key.
 		BatcherBuilderType: pulsar.KeyBasedBatchBuilder,
+		// Above the dispatcher's 1024 events in flight, so SendAsync does
+		// not block on a full queue (where a client closing the producer
+		// at that moment would make it send on a closed channel).
+		MaxPendingMessages: 2048,
 	}}
 
 	done := make(chan error, 1)
@@ -135,14 +141,15 @@ func (s *Sink) producer() (pulsar.Producer, error) {
 	return s.prod, nil
 }
 
-// retire forgets p, which the client closed, so the next Write creates
-// another producer.
+// retire forgets p, which the client closed (or a partition of which it
+// closed), so the next Write creates another producer. p is closed only
+// by Close: other Writes may still be sending on its open partitions.
 func (s *Sink) retire(p pulsar.Producer) {
 	s.prodMu.Lock()
 	defer s.prodMu.Unlock()
 	if s.prod == p {
 		s.prod = nil
-		p.Close() // already closed: releases the rest
+		s.retired = append(s.retired, p)
 	}
 }
 
@@ -177,10 +184,10 @@ func (s *Sink) Write(ctx context.Context, events []*cloudevent.Event) error {
 		return delivery.AsFailure(s.dest, err)
 	}
 	r := &results{left: len(msgs), done: make(chan struct{})}
-	for _, m := range msgs {
-		// The callback may run before SendAsync returns (a message
-		// refused at once) or after Write returned (ctx ended).
-		p.SendAsync(ctx, m, func(_ pulsar.MessageID, m *pulsar.ProducerMessage, err error) { r.add(m, err) })
+	if sent, err := sendAll(ctx, p, msgs, r); err != nil {
+		for _, m := range msgs[sent:] {
+			r.add(m, err)
+		}
 	}
 	giveUp := time.NewTimer(SendTimeout + backstop)
 	defer giveUp.Stop()
@@ -194,6 +201,25 @@ func (s *Sink) Write(ctx context.Context, events []*cloudevent.Event) error {
 		s.retire(p)
 	}
 	return err
+}
+
+// sendAll sends msgs, reporting each outcome to r. The client can panic
+// sending on a producer it is closing at that moment (v0.19.0 closes the
+// producer's channel while SendAsync may send on it): that, and the
+// messages not sent yet, fail retriably rather than take the process down.
+func sendAll(ctx context.Context, p pulsar.Producer, msgs []*pulsar.ProducerMessage, r *results) (sent int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: the client failed sending: %v", pulsar.ErrProducerClosed, v)
+		}
+	}()
+	for _, m := range msgs {
+		// The callback may run before SendAsync returns (a message
+		// refused at once) or after Write returned (ctx ended).
+		p.SendAsync(ctx, m, func(_ pulsar.MessageID, m *pulsar.ProducerMessage, err error) { r.add(m, err) })
+		sent++
+	}
+	return sent, nil
 }
 
 // results gathers the callbacks of one Write.
@@ -298,5 +324,9 @@ func (s *Sink) closeClient() {
 		s.prod.Close()
 		s.prod = nil
 	}
+	for _, p := range s.retired {
+		p.Close()
+	}
+	s.retired = nil
 	s.cl.Close()
 }

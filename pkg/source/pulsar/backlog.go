@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin"
@@ -39,7 +40,9 @@ func newBacklogReader(conn Conn, adminURL string, topics []string, sub string) (
 		if err != nil {
 			return nil, fmt.Errorf("pulsar source: topic %q: %w", t, err)
 		}
-		r.topics = append(r.topics, name)
+		if !slices.ContainsFunc(r.topics, func(n *utils.TopicName) bool { return n.String() == name.String() }) {
+			r.topics = append(r.topics, name) // the client reads a topic named twice once
+		}
 	}
 	return r, nil
 }

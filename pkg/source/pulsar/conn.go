@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
@@ -75,12 +76,18 @@ func (c Conn) ClientOptions() (pulsar.ClientOptions, error) {
 func (c Conn) AdminConfig(adminURL string) (*config.Config, error) {
 	if adminURL == "" {
 		u, err := url.Parse(c.ServiceURL)
-		if err != nil || u.Hostname() == "" {
+		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("pulsar: service URL %q has no host", c.ServiceURL)
 		}
-		adminURL = "http://" + net.JoinHostPort(u.Hostname(), "8080")
+		// pulsar://h1:6650,h2:6650 names several brokers: take the first.
+		first, _, _ := strings.Cut(u.Host, ",")
+		host, _, err := net.SplitHostPort(first)
+		if err != nil {
+			host = first // no port
+		}
+		adminURL = "http://" + net.JoinHostPort(host, "8080")
 		if u.Scheme == "pulsar+ssl" {
-			adminURL = "https://" + net.JoinHostPort(u.Hostname(), "8443")
+			adminURL = "https://" + net.JoinHostPort(host, "8443")
 		}
 	}
 	cfg := &config.Config{WebServiceURL: adminURL}

@@ -19,9 +19,12 @@
 //     subscription's msgBacklog in the broker's topic stats (rule 7),
 //     which counts a batch a producer sent as one message.
 //
-// A batch that a producer sent as one entry is acked as one entry: if the
-// source closes after acking only some of its messages, the broker sends
-// the whole batch again (duplicates only, which the buffer drops).
+// A batch that a producer sent as one entry is acked message by message
+// only where the broker keeps batch-index acks
+// (acknowledgmentAtBatchIndexLevelEnabled, off by default before Pulsar
+// 4.1): elsewhere, if the source closes after acking only some of a
+// batch's messages, the broker sends the whole batch again (duplicates
+// only, which the buffer drops).
 package pulsar
 
 import (
@@ -29,7 +32,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -64,9 +69,11 @@ type Source struct {
 	stats *backlogReader
 	log   *slog.Logger
 
-	readMu sync.Mutex      // one Read at a time; Close waits for it
-	subMu  sync.Mutex      // orders subscribing and closing
-	cons   pulsar.Consumer // made by the first Read or Backlog; under subMu
+	readMu sync.Mutex // one Read at a time; Close waits for it
+	subMu  sync.Mutex // orders subscribing and closing
+	// subscribing is set while Backlog's subscribe runs, and once done.
+	subscribing atomic.Bool
+	cons        pulsar.Consumer // made by the first Read or Backlog; under subMu
 
 	mu      sync.Mutex
 	closed  bool
@@ -107,6 +114,8 @@ func Open(_ context.Context, spec *v1alpha1.PulsarSource, sub string) (*Source, 
 		log:     slog.Default().With("pulsarSubscription", sub),
 		waiting: map[*time.Timer]struct{}{},
 	}
+	// The client rewrites the topics it is given to their full names.
+	s.spec.Topics = slices.Clone(spec.Topics)
 	if s.spec.EventType == "" {
 		s.spec.EventType = v1alpha1.DefaultPulsarEventType
 	}
@@ -211,9 +220,15 @@ func (s *Source) Backlog(ctx context.Context) (int64, error) {
 	if closed {
 		return 0, source.ErrClosed
 	}
-	// The subscription counts messages from when it is made: make it.
-	if _, err := s.consumer(); err != nil {
-		return 0, err
+	// The subscription counts messages from when it is made: make it,
+	// without waiting (subscribing to a broker that is down takes up to
+	// OperationTimeout, and the scaler observes every function in turn).
+	if s.subscribing.CompareAndSwap(false, true) {
+		go func() {
+			if _, err := s.consumer(); err != nil {
+				s.subscribing.Store(false) // try again next time
+			}
+		}()
 	}
 	return s.stats.backlog(ctx)
 }
@@ -257,17 +272,29 @@ func (m *message) Event() *cloudevent.Event { return m.e }
 
 // Ack acknowledges the message; the client sends it within 100 ms, or at
 // Close (rule 3).
-func (m *message) Ack(context.Context) error {
+//
+// The client's Ack can block (its queue to a broker it is reconnecting to
+// is full): Ack gives up when ctx ends — the message then comes again —
+// and holds no lock meanwhile, so Read, Backlog and Close go on.
+func (m *message) Ack(ctx context.Context) error {
 	s := m.src
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
 		return source.ErrClosed
 	}
-	if err := s.cons.Ack(m.m); err != nil {
-		return fmt.Errorf("pulsar source %s: ack: %w", s.sub, err)
+	done := make(chan error, 1)
+	go func() { done <- s.cons.Ack(m.m) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("pulsar source %s: ack: %w", s.sub, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pulsar source %s: ack: %w", s.sub, ctx.Err())
 	}
-	return nil
 }
 
 // Nack hands the message back to the broker to be delivered again, no

@@ -94,25 +94,27 @@ func validatePulsarConn(serviceURL string, auth *PulsarAuth, tls *TLSConfig, pat
 	return errs
 }
 
-// validatePulsarTopic accepts a short name (in public/default) or a full
-// one, persistent:// or non-persistent:// tenant/namespace/topic.
+// validatePulsarTopic accepts a short name (in public/default),
+// tenant/namespace/topic, or persistent://tenant/namespace/topic; not
+// non-persistent topics, which keep no message for a consumer away.
 func validatePulsarTopic(t string, path *field.Path) field.ErrorList {
 	if t == "" {
 		return field.ErrorList{field.Required(path, "a topic name is required")}
 	}
-	name := t
-	if scheme, rest, ok := strings.Cut(t, "://"); ok {
-		if scheme != "persistent" && scheme != "non-persistent" {
-			return field.ErrorList{field.Invalid(path, t, "a Pulsar topic is persistent:// or non-persistent://")}
+	rest := t
+	if scheme, after, ok := strings.Cut(t, "://"); ok {
+		if scheme == "non-persistent" {
+			return field.ErrorList{field.Invalid(path, t, "a non-persistent topic loses messages not yet acked: use persistent://")}
 		}
-		parts := strings.Split(rest, "/")
-		if len(parts) != 3 || slices.Contains(parts, "") {
-			return field.ErrorList{field.Invalid(path, t, "a full Pulsar topic name is <domain>://<tenant>/<namespace>/<topic>")}
+		if scheme != "persistent" {
+			return field.ErrorList{field.Invalid(path, t, "a Pulsar topic is persistent://<tenant>/<namespace>/<topic>")}
 		}
-		name = parts[2]
+		rest = after
 	}
-	if strings.ContainsAny(name, "/ ") {
-		return field.ErrorList{field.Invalid(path, t, "is not a valid Pulsar topic name")}
+	parts := strings.Split(rest, "/")
+	if (len(parts) != 1 && len(parts) != 3) || slices.Contains(parts, "") || strings.Contains(rest, " ") ||
+		(rest != t && len(parts) != 3) {
+		return field.ErrorList{field.Invalid(path, t, "a Pulsar topic is <topic>, <tenant>/<namespace>/<topic> or persistent://<tenant>/<namespace>/<topic>")}
 	}
 	return nil
 }

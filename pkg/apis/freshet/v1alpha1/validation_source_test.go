@@ -9,7 +9,7 @@ import (
 
 func TestPulsarValidate(t *testing.T) {
 	source := func() *PulsarSource {
-		return &PulsarSource{ServiceURL: "pulsar://p:6650", Topics: []string{"t", "persistent://acme/ns/t"}}
+		return &PulsarSource{ServiceURL: "pulsar://p:6650", Topics: []string{"t", "persistent://acme/ns/t", "acme/ns/u"}}
 	}
 	sink := func() *PulsarSink { return &PulsarSink{ServiceURL: "pulsar+ssl://p:6651", Topic: "t"} }
 	tests := []struct {
@@ -28,8 +28,10 @@ func TestPulsarValidate(t *testing.T) {
 			[]fieldErr{required("s.pulsar.serviceURL"), required("k.pulsar.serviceURL")}},
 		{"not a pulsar URL", func(p *PulsarSource) { p.ServiceURL = "http://p:8080" }, func(p *PulsarSink) { p.ServiceURL = "pulsar://" },
 			[]fieldErr{invalid("s.pulsar.serviceURL"), invalid("k.pulsar.serviceURL")}},
-		{"bad topics", func(p *PulsarSource) { p.Topics = []string{"", "kafka://a/b/c", "persistent://a/b"} }, func(p *PulsarSink) { p.Topic = "a/b" },
-			[]fieldErr{required("s.pulsar.topics[0]"), invalid("s.pulsar.topics[1]"), invalid("s.pulsar.topics[2]"), invalid("k.pulsar.topic")}},
+		{"bad topics", func(p *PulsarSource) {
+			p.Topics = []string{"", "kafka://a/b/c", "persistent://a/b", "non-persistent://a/b/c", "persistent://t"}
+		}, func(p *PulsarSink) { p.Topic = "a/b" },
+			[]fieldErr{required("s.pulsar.topics[0]"), invalid("s.pulsar.topics[1]"), invalid("s.pulsar.topics[2]"), invalid("s.pulsar.topics[3]"), invalid("s.pulsar.topics[4]"), invalid("k.pulsar.topic")}},
 		{"no topics", func(p *PulsarSource) { p.Topics = nil }, func(*PulsarSink) {}, []fieldErr{required("s.pulsar.topics")}},
 		{"bad choices", func(p *PulsarSource) {
 			p.SubscriptionType, p.InitialPosition, p.AdminURL = "Exclusive", "middle", "p:8080"
