@@ -58,7 +58,7 @@ func testBacklog(t *testing.T, c *cluster) {
 	for i := 4; i < 10; i++ {
 		ids = append(ids, fmt.Sprintf("%s/0/%d", topic, i))
 	}
-	got := readIDs(t, s, ids, 20*time.Second, false)
+	got := sourcetest.ReadUntil(t, s, ids, 20*time.Second, false)
 	byOffset := map[int64]source.Message{}
 	for _, m := range got {
 		byOffset[m.(*message).offset] = m

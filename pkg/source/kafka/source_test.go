@@ -38,13 +38,13 @@ func TestNackDelay(t *testing.T) {
 	c.produce(t, &kgo.Record{Topic: topic, Value: []byte("v")})
 	s := c.open(t, c.spec(topic), unique(t, "group"))
 	id := topic + "/0/0"
-	m := readIDs(t, s, []string{id}, 20*time.Second, false)[0]
+	m := sourcetest.ReadUntil(t, s, []string{id}, 20*time.Second, false)[0]
 	const delay = 700 * time.Millisecond
 	nacked := time.Now()
 	if err := m.Nack(context.Background(), delay); err != nil {
 		t.Fatal(err)
 	}
-	again := readIDs(t, s, []string{id}, 20*time.Second, true)
+	again := sourcetest.ReadUntil(t, s, []string{id}, 20*time.Second, true)
 	if took := time.Since(nacked); took < delay {
 		t.Errorf("the nacked record came back after %v, before its delay %v", took, delay)
 	}
@@ -62,7 +62,7 @@ func TestAfterClose(t *testing.T) {
 	c.produce(t, &kgo.Record{Topic: topic, Value: []byte("a")}, &kgo.Record{Topic: topic, Value: []byte("b")},
 		&kgo.Record{Topic: topic, Value: []byte("c")})
 	s := c.open(t, c.spec(topic), group)
-	ms := readIDs(t, s, []string{topic + "/0/0", topic + "/0/1", topic + "/0/2"}, 20*time.Second, false)
+	ms := sourcetest.ReadUntil(t, s, []string{topic + "/0/0", topic + "/0/1", topic + "/0/2"}, 20*time.Second, false)
 	sourcetest.AckAll(t, ms[:2])
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -84,7 +84,7 @@ func TestAfterClose(t *testing.T) {
 	}
 
 	again := c.open(t, c.spec(topic), group)
-	got := readIDs(t, again, []string{topic + "/0/2"}, 20*time.Second, true)
+	got := sourcetest.ReadUntil(t, again, []string{topic + "/0/2"}, 20*time.Second, true)
 	got = append(got, readFor(t, again, 500*time.Millisecond)...)
 	for _, m := range got {
 		if m.Event().ID != topic+"/0/2" {

@@ -38,7 +38,7 @@ func TestTokenAuth(t *testing.T) {
 			}
 			return n == 5, ""
 		})
-		readIDs(t, s, sourcetest.IDs(sent), 30*time.Second, true)
+		sourcetest.ReadUntil(t, s, sourcetest.IDs(sent), 30*time.Second, true)
 		if auth.TokenFile != "" { // the file is read again: a bad token fails, a good one works
 			writeToken(t, tokenFile, "not-a-token")
 			if _, err := s.Backlog(context.Background()); err == nil {

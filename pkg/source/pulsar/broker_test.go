@@ -89,7 +89,7 @@ func testPlain(t *testing.T, c *cluster) {
 	// The ids are the same when the messages come again.
 	_ = s.Close()
 	again := open(t, spec, unique(t, "sub"))
-	readIDs(t, again, []string{got[0].Event().ID, got[1].Event().ID, got[2].Event().ID}, 30*time.Second, true)
+	sourcetest.ReadUntil(t, again, []string{got[0].Event().ID, got[1].Event().ID, got[2].Event().ID}, 30*time.Second, true)
 }
 
 // testBatched: messages a producer batched into one entry are each read,
@@ -100,7 +100,7 @@ func testBatched(t *testing.T, c *cluster) {
 	sent := sourcetest.Events("batched", 50)
 	sys.Send(t, sent)
 	s := sys.Open(t)
-	readIDs(t, s, sourcetest.IDs(sent), 30*time.Second, true)
+	sourcetest.ReadUntil(t, s, sourcetest.IDs(sent), 30*time.Second, true)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +118,12 @@ func testNackDelay(t *testing.T, c *cluster) {
 	for _, delay := range []time.Duration{100 * time.Millisecond, 2 * time.Second} {
 		sent := sourcetest.Events(fmt.Sprintf("nack-%v", delay), 1)
 		sys.Send(t, sent)
-		got := readIDs(t, s, sourcetest.IDs(sent), 30*time.Second, false)
+		got := sourcetest.ReadUntil(t, s, sourcetest.IDs(sent), 30*time.Second, false)
 		nacked := time.Now()
 		if err := got[0].Nack(context.Background(), delay); err != nil {
 			t.Fatal(err)
 		}
-		readIDs(t, s, sourcetest.IDs(sent), 30*time.Second, true)
+		sourcetest.ReadUntil(t, s, sourcetest.IDs(sent), 30*time.Second, true)
 		if took := time.Since(nacked); took < delay {
 			t.Errorf("nacked with delay %v, delivered again after %v", delay, took)
 		}
@@ -160,7 +160,7 @@ func testSharedSpreads(t *testing.T, c *cluster) {
 	if err := a.Close(); err != nil { // a acked nothing: all go to b
 		t.Fatal(err)
 	}
-	readIDs(t, b, sourcetest.IDs(sent), 30*time.Second, true)
+	sourcetest.ReadUntil(t, b, sourcetest.IDs(sent), 30*time.Second, true)
 }
 
 // testPartitionedBacklog: the backlog sums a partitioned topic's
@@ -183,7 +183,7 @@ func testPartitionedBacklog(t *testing.T, c *cluster) {
 		n, err := s.Backlog(context.Background())
 		return err == nil && n == 40, fmt.Sprint(n, err)
 	})
-	readIDs(t, s, sourcetest.IDs(sent), 30*time.Second, true)
+	sourcetest.ReadUntil(t, s, sourcetest.IDs(sent), 30*time.Second, true)
 	sourcetest.Eventually(t, 30*time.Second, "the backlog at 0", func() (bool, string) {
 		n, err := s.Backlog(context.Background())
 		return err == nil && n == 0, fmt.Sprint(n, err)

@@ -130,33 +130,3 @@ func (c *cluster) system(t testing.TB, typ string, partitions int, batching bool
 		Redelivery: 20 * time.Second,
 	}
 }
-
-// readIDs reads from s until every id in want was delivered, acking
-// everything when ack is set, and returns the messages read.
-func readIDs(t testing.TB, s source.Source, want []string, within time.Duration, ack bool) []source.Message {
-	t.Helper()
-	missing := map[string]bool{}
-	for _, id := range want {
-		missing[id] = true
-	}
-	var got []source.Message
-	for deadline := time.Now().Add(within); len(missing) > 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v, %d of %d events not read", within, len(missing), len(want))
-		}
-		ms, err := s.Read(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		for _, m := range ms {
-			delete(missing, m.Event().ID)
-			if ack {
-				if err := m.Ack(context.Background()); err != nil {
-					t.Fatalf("ack: %v", err)
-				}
-			}
-		}
-		got = append(got, ms...)
-	}
-	return got
-}

@@ -103,6 +103,13 @@ func IDs(es []*cloudevent.Event) []string {
 // once, or fails t after within; it returns every message read, in order.
 func readUntil(t *testing.T, src source.Source, want []string, within time.Duration) []source.Message {
 	t.Helper()
+	return ReadUntil(t, src, want, within, false)
+}
+
+// ReadUntil is readUntil for sources' own tests, acking each message as
+// it is read when ack is set.
+func ReadUntil(t testing.TB, src source.Source, want []string, within time.Duration, ack bool) []source.Message {
+	t.Helper()
 	missing := map[string]bool{}
 	for _, id := range want {
 		missing[id] = true
@@ -119,6 +126,11 @@ func readUntil(t *testing.T, src source.Source, want []string, within time.Durat
 		}
 		for _, m := range ms {
 			delete(missing, m.Event().ID)
+			if ack {
+				if err := m.Ack(context.Background()); err != nil {
+					t.Fatalf("ack %s: %v", m.Event().ID, err)
+				}
+			}
 		}
 		got = append(got, ms...)
 	}

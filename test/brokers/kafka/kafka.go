@@ -77,10 +77,7 @@ type Broker struct {
 	// Version is the Apache Kafka version.
 	Version string
 
-	cmd      *exec.Cmd
-	done     chan struct{} // closed when the process has exited
-	waitErr  error
-	killOnce sync.Once
+	*child.Process // Pid, Kill, Exited
 }
 
 // Start starts a broker for t and kills it when t ends. It fails t with the
@@ -117,33 +114,6 @@ func Launch(dir string, opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	return start(inst, java, dir, opts)
-}
-
-// Pid is the broker's process id.
-func (b *Broker) Pid() int { return b.cmd.Process.Pid }
-
-// Kill kills the broker (SIGKILL to its process group) and waits for it to
-// exit. It is safe to call more than once; Start arranges a call when the
-// test ends.
-func (b *Broker) Kill() {
-	b.killOnce.Do(func() {
-		select {
-		case <-b.done: // already reaped: its pid may belong to another process now
-		default:
-			child.SignalGroup(b.cmd, child.Kill)
-			<-b.done
-		}
-	})
-}
-
-// Exited reports whether the broker process has exited, and how.
-func (b *Broker) Exited() (bool, error) {
-	select {
-	case <-b.done:
-		return true, b.waitErr
-	default:
-		return false, nil
-	}
 }
 
 // Log returns the last n bytes of the broker's log (all of it if n <= 0).
@@ -267,7 +237,6 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 		Dir:            dir,
 		LogPath:        logFile.Name(),
 		Version:        inst.Version,
-		done:           make(chan struct{}),
 	}
 	dataDir := filepath.Join(dir, "data")
 	if err := os.RemoveAll(dataDir); err != nil { // left by a failed attempt
@@ -343,18 +312,15 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 	args := append([]string{"-Xms64m", "-Xmx512m", "-Dfreshet.kafka.loglevel=" + logLevel}, common...)
 	args = append(args, opts.JVMArgs...)
 	args = append(args, "-cp", inst.Classpath, "kafka.Kafka", cfgPath)
-	b.cmd = exec.Command(java, args...)
-	b.cmd.Dir = dir
-	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
-	b.cmd.SysProcAttr = child.SysProcAttr()
+	cmd := exec.Command(java, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	began := time.Now()
-	if err := b.cmd.Start(); err != nil {
+	proc, err := child.StartProcess(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("kafka: starting %s: %w", java, err)
 	}
-	go func() {
-		b.waitErr = b.cmd.Wait()
-		close(b.done)
-	}()
+	b.Process = proc
 
 	if err := b.waitReady(StartTimeout); err != nil {
 		exited, _ := b.Exited()
@@ -401,8 +367,9 @@ func (b *Broker) waitReady(timeout time.Duration) error {
 			return fmt.Errorf("no usable metadata within %v (last: %v)", timeout, last)
 		}
 		select {
-		case <-b.done:
-			return fmt.Errorf("the broker exited: %v", b.waitErr)
+		case <-b.Done():
+			_, err := b.Exited()
+			return fmt.Errorf("the broker exited: %v", err)
 		case <-tick.C:
 		}
 	}

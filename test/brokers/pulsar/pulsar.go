@@ -96,10 +96,7 @@ type Broker struct {
 
 	secret []byte // signs tokens (Options.TokenAuth)
 
-	cmd      *exec.Cmd
-	done     chan struct{} // closed when the process has exited
-	waitErr  error
-	killOnce sync.Once
+	*child.Process // Pid, Kill, Exited
 }
 
 // Start starts a broker for t and kills it when t ends. It fails t with the
@@ -135,33 +132,6 @@ func Launch(dir string, opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("pulsar: %w", err)
 	}
 	return start(inst, java, dir, opts)
-}
-
-// Pid is the broker's process id.
-func (b *Broker) Pid() int { return b.cmd.Process.Pid }
-
-// Kill kills the broker (SIGKILL to its process group) and waits for it to
-// exit. It is safe to call more than once; Start arranges a call when the
-// test ends.
-func (b *Broker) Kill() {
-	b.killOnce.Do(func() {
-		select {
-		case <-b.done: // already reaped: its pid may belong to another process now
-		default:
-			child.SignalGroup(b.cmd, child.Kill)
-			<-b.done
-		}
-	})
-}
-
-// Exited reports whether the broker process has exited, and how.
-func (b *Broker) Exited() (bool, error) {
-	select {
-	case <-b.done:
-		return true, b.waitErr
-	default:
-		return false, nil
-	}
 }
 
 // Log returns the last n bytes of the broker's log (all of it if n <= 0).
@@ -331,7 +301,6 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 		Dir:        dir,
 		LogPath:    logFile.Name(),
 		Version:    inst.Version,
-		done:       make(chan struct{}),
 	}
 	dataDir := filepath.Join(dir, "data")
 	if err := os.RemoveAll(dataDir); err != nil { // left by a failed attempt
@@ -411,18 +380,15 @@ func startOnce(inst *Installation, java, dir string, logFile *os.File, opts Opti
 	)
 
 	fmt.Fprintf(logFile, "=== freshet: starting Pulsar %s standalone on %s (web %s) ===\n", inst.Version, b.ServiceURL, b.WebURL)
-	b.cmd = exec.Command(java, args...)
-	b.cmd.Dir = dir
-	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
-	b.cmd.SysProcAttr = child.SysProcAttr()
+	cmd := exec.Command(java, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	began := time.Now()
-	if err := b.cmd.Start(); err != nil {
+	proc, err := child.StartProcess(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("pulsar: starting %s: %w", java, err)
 	}
-	go func() {
-		b.waitErr = b.cmd.Wait()
-		close(b.done)
-	}()
+	b.Process = proc
 
 	if err := b.waitReady(StartTimeout); err != nil {
 		exited, _ := b.Exited()
@@ -462,8 +428,9 @@ func (b *Broker) waitReady(timeout time.Duration) error {
 			return fmt.Errorf("not ready within %v (last: %v)", timeout, last)
 		}
 		select {
-		case <-b.done:
-			return fmt.Errorf("the broker exited: %v", b.waitErr)
+		case <-b.Done():
+			_, err := b.Exited()
+			return fmt.Errorf("the broker exited: %v", err)
 		case <-tick.C:
 		}
 	}
