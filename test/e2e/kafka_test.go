@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
 	kafkabroker "github.com/freshetproj/freshet/test/brokers/kafka"
+	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
 // kafkaPipeline is a real broker with topics "in" and "out" (3 partitions
@@ -138,9 +139,9 @@ func (k *kafkaPipeline) readOut(t *testing.T) *outReader {
 
 // waitDistinct waits until n distinct events arrived and checks each one:
 // its value is one produced, and its key is the key it was produced with.
-func (r *outReader) waitDistinct(t *testing.T, n int, within time.Duration) (dups int) {
+func (r *outReader) WaitDistinct(t *testing.T, n int, within time.Duration) (dups int) {
 	t.Helper()
-	waitUntil(t, within, fmt.Sprintf("%d distinct events in the out topic", n), func() bool {
+	traffic.WaitUntil(t, within, fmt.Sprintf("%d distinct events in the out topic", n), func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return len(r.values) >= n
@@ -201,13 +202,13 @@ func TestKafkaTwoRoutersOneKilled(t *testing.T) {
 	a := startFreshetWith(t, freePort(t), t.TempDir(), shared, k.file)
 	b := startFreshetWith(t, freePort(t), t.TempDir(), shared, k.file)
 	k.produce(t, 0, events)
-	waitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
+	traffic.WaitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return len(out.values) >= 2000
 	})
 	a.kill9()
-	dups := out.waitDistinct(t, events, 5*time.Minute)
+	dups := out.WaitDistinct(t, events, 5*time.Minute)
 	t.Logf("all %d records arrived with one of two routers killed; %d duplicates", events, dups)
 	b.stop()
 }

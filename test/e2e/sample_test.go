@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
 // TestSamplePipeline runs samples/pipeline.yaml exactly as the README does
@@ -33,7 +35,7 @@ func TestSamplePipeline(t *testing.T) {
 		want[id+"-enriched-classified"] = 1 + i%2
 	}
 	got := map[string]int{}
-	waitUntil(t, 2*time.Minute, "40-ish sink lines", func() bool {
+	traffic.WaitUntil(t, 2*time.Minute, "40-ish sink lines", func() bool {
 		got = map[string]int{}
 		for _, line := range in.stdout.snapshot() {
 			var e struct {

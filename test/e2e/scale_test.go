@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
 // writeScaled writes a Function "fn" (noopfn holding each event for
@@ -57,9 +59,9 @@ spec:
 // TestScaleFromZeroAndBack: a function at zero wakes on one event, which is
 // processed, and returns to zero after its idle time.
 func TestScaleFromZeroAndBack(t *testing.T) {
-	sk := newSink(t)
+	sk := traffic.NewSink(t)
 	in := startFreshet(t, freePort(t), t.TempDir(),
-		writeScaled(t, sk.srv.URL, "0s", `{min: 0, max: 2, idleTimeout: 2s, scaleDownWindow: 1s}`))
+		writeScaled(t, sk.Srv.URL, "0s", `{min: 0, max: 2, idleTimeout: 2s, scaleDownWindow: 1s}`))
 	if n := in.ready(t, "default/fn"); n != 0 {
 		t.Fatalf("%d replicas ready before any event, want 0", n)
 	}
@@ -69,11 +71,11 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 	if code := post(t, in.base+"/pipelines/default/p/in", "z1", `{"n":1}`); code != http.StatusAccepted {
 		t.Fatalf("status %d", code)
 	}
-	sk.waitDistinct(t, 1, time.Minute)
+	sk.WaitDistinct(t, 1, time.Minute)
 	if n, _ := in.metric(t, "freshet_cold_start_seconds_count", `function="default/fn"`); n < 1 {
 		t.Fatalf("no cold start recorded")
 	}
-	waitUntil(t, time.Minute, "the function to return to zero", func() bool {
+	traffic.WaitUntil(t, time.Minute, "the function to return to zero", func() bool {
 		return in.ready(t, "default/fn") == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	in.stop()
@@ -83,19 +85,19 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 // replicas (never above max), drain the backlog, and return it to zero.
 func TestBurstScalesUpAndDown(t *testing.T) {
 	const n, maxReplicas = 5000, 4
-	sk := newSink(t)
+	sk := traffic.NewSink(t)
 	in := startFreshet(t, freePort(t), t.TempDir(),
-		writeScaled(t, sk.srv.URL, "2ms", `{min: 0, max: 4, targetBacklog: 50, containerConcurrency: 4, idleTimeout: 2s, scaleDownWindow: 1s}`))
+		writeScaled(t, sk.Srv.URL, "2ms", `{min: 0, max: 4, targetBacklog: 50, containerConcurrency: 4, idleTimeout: 2s, scaleDownWindow: 1s}`))
 	var peak atomic.Int64
 	stopWatch := watchReplicas(t, in, "default/fn", &peak)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s := newSender(in.base + "/pipelines/default/p/in")
-	if err := s.sendAll(ctx, n, 32); err != nil {
+	s := traffic.NewSender(in.base + "/pipelines/default/p/in")
+	if err := s.SendAll(ctx, n, 32); err != nil {
 		t.Fatal(err)
 	}
-	sk.waitDistinct(t, n, 5*time.Minute)
-	waitUntil(t, time.Minute, "the function to return to zero", func() bool {
+	sk.WaitDistinct(t, n, 5*time.Minute)
+	traffic.WaitUntil(t, time.Minute, "the function to return to zero", func() bool {
 		return in.ready(t, "default/fn") == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	stopWatch()
@@ -108,7 +110,7 @@ func TestBurstScalesUpAndDown(t *testing.T) {
 	if asked < 2 || asked > maxReplicas {
 		t.Fatalf("the scaler asked for at most %d replicas, want 2..%d", asked, maxReplicas)
 	}
-	_, total := sk.counts()
+	_, total := sk.Counts()
 	t.Logf("%d events, peak %d processes, %d replicas asked for, %d deliveries at the sink", n, peak.Load(), asked, total)
 	in.stop()
 }
@@ -159,9 +161,9 @@ func watchReplicas(t *testing.T, in *instance, fn string, peak *atomic.Int64) fu
 // function with containerConcurrency 1 are all held while it wakes and all
 // answered 200.
 func TestColdSynchronousBurst(t *testing.T) {
-	sk := newSink(t)
+	sk := traffic.NewSink(t)
 	in := startFreshet(t, freePort(t), t.TempDir(),
-		writeScaled(t, sk.srv.URL, "5ms", `{min: 0, max: 4, containerConcurrency: 1, idleTimeout: 5s}`))
+		writeScaled(t, sk.Srv.URL, "5ms", `{min: 0, max: 4, containerConcurrency: 1, idleTimeout: 5s}`))
 	codes := invokeConcurrently(t, in.base+"/functions/default/fn", 100, 100)
 	for code, count := range codes {
 		if code != http.StatusOK {
@@ -212,18 +214,18 @@ func invokeConcurrently(t *testing.T, url string, n, workers int) map[int]int {
 // TestShrinkUnderTraffic: steady synchronous and pipeline traffic while the
 // function shrinks from 4 replicas to 1: no request fails, no event is lost.
 func TestShrinkUnderTraffic(t *testing.T) {
-	sk := newSink(t)
+	sk := traffic.NewSink(t)
 	in := startFreshet(t, freePort(t), t.TempDir(),
-		writeScaled(t, sk.srv.URL, "20ms", `{min: 1, max: 4, targetBacklog: 5, containerConcurrency: 2, idleTimeout: 2s, scaleDownWindow: 2s}`))
+		writeScaled(t, sk.Srv.URL, "20ms", `{min: 1, max: 4, targetBacklog: 5, containerConcurrency: 2, idleTimeout: 2s, scaleDownWindow: 2s}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// A burst brings the function to 4 replicas.
-	s := newSender(in.base + "/pipelines/default/p/in")
+	s := traffic.NewSender(in.base + "/pipelines/default/p/in")
 	burst := 2000
-	if err := s.sendAll(ctx, burst, 32); err != nil {
+	if err := s.SendAll(ctx, burst, 32); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 2*time.Minute, "4 replicas", func() bool { return len(in.childPids(bins.noop)) == 4 })
+	traffic.WaitUntil(t, 2*time.Minute, "4 replicas", func() bool { return len(in.childPids(bins.noop)) == 4 })
 
 	// Steady traffic, well within one replica, until the function is down to 1.
 	var failed, sent atomic.Int64
@@ -257,26 +259,26 @@ func TestShrinkUnderTraffic(t *testing.T) {
 				return
 			case <-time.After(25 * time.Millisecond): // the traffic's pace
 			}
-			if err := s.sendOne(ctx, i); err != nil {
+			if err := s.SendOne(ctx, i); err != nil {
 				failed.Add(1)
 				return
 			}
 			sent.Store(int64(i + 1))
 		}
 	}()
-	waitUntil(t, 2*time.Minute, "the function to shrink to 1 replica", func() bool { return len(in.childPids(bins.noop)) == 1 })
+	traffic.WaitUntil(t, 2*time.Minute, "the function to shrink to 1 replica", func() bool { return len(in.childPids(bins.noop)) == 1 })
 	close(stop)
 	wg.Wait()
 	if f := failed.Load(); f != 0 {
 		t.Fatalf("%d requests failed while the function shrank", f)
 	}
 	total := int(sent.Load())
-	sk.waitDistinct(t, total, 2*time.Minute)
+	sk.WaitDistinct(t, total, 2*time.Minute)
 	want := make(map[string]bool, total)
 	for i := range total {
 		want[fmt.Sprintf("e%d", i)] = true
 	}
-	dups := sk.checkExactly(t, want)
+	dups := sk.CheckExactly(t, want)
 	t.Logf("%d events and steady requests through a scale-down from 4 to 1; %d duplicates", total, dups)
 	in.stop()
 }

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
 // streamPipeline is a broker's topic → noop function → a topic of the
@@ -22,7 +24,7 @@ func exactCounts(t *testing.T, p streamPipeline) {
 	in := startFreshet(t, freePort(t), t.TempDir(), p.yaml())
 	start := time.Now()
 	p.produce(t, 0, events)
-	dups := out.waitDistinct(t, events, 5*time.Minute)
+	dups := out.WaitDistinct(t, events, 5*time.Minute)
 	t.Logf("%d messages in → function → out in %v, %d duplicates", events, time.Since(start).Round(time.Millisecond), dups)
 	in.stop()
 }
@@ -34,14 +36,14 @@ func killWholeProcess(t *testing.T, p streamPipeline) {
 	addr, data := freePort(t), filepath.Join(t.TempDir(), "data")
 	first := startFreshet(t, addr, data, p.yaml())
 	p.produce(t, 0, events)
-	waitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
+	traffic.WaitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return len(out.values) >= 2000
 	})
 	first.kill9()
 	second := startFreshet(t, addr, data, p.yaml())
-	dups := out.waitDistinct(t, events, 5*time.Minute)
+	dups := out.WaitDistinct(t, events, 5*time.Minute)
 	t.Logf("all %d messages arrived after kill -9; %d duplicates", events, dups)
 	second.stop()
 }
@@ -55,8 +57,8 @@ func scaleFromZero(t *testing.T, p streamPipeline, fnKey string) {
 		t.Fatalf("%d replicas before any message, want 0", n)
 	}
 	p.produce(t, 0, 100)
-	out.waitDistinct(t, 100, 2*time.Minute)
-	waitUntil(t, time.Minute, "the function back at zero", func() bool {
+	out.WaitDistinct(t, 100, 2*time.Minute)
+	traffic.WaitUntil(t, time.Minute, "the function back at zero", func() bool {
 		return in.ready(t, fnKey) == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	in.stop()

@@ -1,4 +1,7 @@
-package e2e
+// Package traffic is the end-to-end tests' client and downstream: a Sender
+// that posts CloudEvents to an HTTP source until each is accepted, and a
+// Sink, a real HTTP server that counts the event ids reaching it.
+package traffic
 
 import (
 	"context"
@@ -12,17 +15,17 @@ import (
 	"time"
 )
 
-// sink is a real HTTP server standing in for a downstream system: it
+// Sink is a real HTTP server standing in for a downstream system: it
 // records how often each event id arrived.
-type sink struct {
-	srv *httptest.Server
+type Sink struct {
+	Srv *httptest.Server
 	mu  sync.Mutex
 	ids map[string]int
 }
 
-func newSink(t *testing.T) *sink {
-	s := &sink{ids: map[string]int{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func NewSink(t *testing.T) *Sink {
+	s := &Sink{ids: map[string]int{}}
+	s.Srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("Ce-Id")
 		if id == "" {
 			http.Error(w, "no ce-id", http.StatusBadRequest)
@@ -33,12 +36,12 @@ func newSink(t *testing.T) *sink {
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
-	t.Cleanup(s.srv.Close)
+	t.Cleanup(s.Srv.Close)
 	return s
 }
 
-// counts returns the number of distinct ids and of deliveries.
-func (s *sink) counts() (distinct, total int) {
+// Counts returns the number of distinct ids and of deliveries.
+func (s *Sink) Counts() (distinct, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range s.ids {
@@ -47,12 +50,12 @@ func (s *sink) counts() (distinct, total int) {
 	return len(s.ids), total
 }
 
-// waitDistinct polls until the sink has seen n distinct ids.
-func (s *sink) waitDistinct(t *testing.T, n int, within time.Duration) {
+// WaitDistinct polls until the sink has seen n distinct ids.
+func (s *Sink) WaitDistinct(t *testing.T, n int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		d, _ := s.counts()
+		d, _ := s.Counts()
 		if d >= n {
 			return
 		}
@@ -63,9 +66,9 @@ func (s *sink) waitDistinct(t *testing.T, n int, within time.Duration) {
 	}
 }
 
-// checkExactly fails unless the sink saw exactly the ids want (each at
+// CheckExactly fails unless the sink saw exactly the ids want (each at
 // least once) and nothing else; it returns the number of duplicates.
-func (s *sink) checkExactly(t *testing.T, want map[string]bool) int {
+func (s *Sink) CheckExactly(t *testing.T, want map[string]bool) int {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,23 +87,23 @@ func (s *sink) checkExactly(t *testing.T, want map[string]bool) int {
 	return dups
 }
 
-// sender posts events to an HTTP source, retrying each until it gets a
+// Sender posts events to an HTTP source, retrying each until it gets a
 // 202, as a client of an at-least-once ingest would.
-type sender struct {
+type Sender struct {
 	url      string
 	client   *http.Client
-	accepted atomic.Int64
+	Accepted atomic.Int64
 }
 
-func newSender(url string) *sender {
+func NewSender(url string) *Sender {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	return &sender{url: url, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &Sender{url: url, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
-// sendAll sends events e0..e(n-1) with the given number of concurrent
+// SendAll sends events e0..e(n-1) with the given number of concurrent
 // workers, each retried until accepted or ctx ends.
-func (s *sender) sendAll(ctx context.Context, n, workers int) error {
+func (s *Sender) SendAll(ctx context.Context, n, workers int) error {
 	ids := make(chan int)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -109,7 +112,7 @@ func (s *sender) sendAll(ctx context.Context, n, workers int) error {
 		go func() {
 			defer wg.Done()
 			for i := range ids {
-				if err := s.sendOne(ctx, i); err != nil {
+				if err := s.SendOne(ctx, i); err != nil {
 					errs <- err
 					return
 				}
@@ -131,7 +134,7 @@ func (s *sender) sendAll(ctx context.Context, n, workers int) error {
 	return <-errs
 }
 
-func (s *sender) sendOne(ctx context.Context, i int) error {
+func (s *Sender) SendOne(ctx context.Context, i int) error {
 	text := strings.Repeat("x", i%32) // half short, half long
 	body := fmt.Sprintf(`{"text": %q}`, text)
 	for {
@@ -148,7 +151,7 @@ func (s *sender) sendOne(ctx context.Context, i int) error {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusAccepted {
-				s.accepted.Add(1)
+				s.Accepted.Add(1)
 				return nil
 			}
 			if resp.StatusCode != http.StatusServiceUnavailable {
@@ -163,11 +166,23 @@ func (s *sender) sendOne(ctx context.Context, i int) error {
 	}
 }
 
-// expected returns the ids the e2e pipeline produces for events 0..n-1.
-func expected(n int) map[string]bool {
+// Expected returns the ids the e2e pipeline produces for events 0..n-1.
+func Expected(n int) map[string]bool {
 	want := make(map[string]bool, n)
 	for i := range n {
 		want[fmt.Sprintf("e%d-enriched-classified", i)] = true
 	}
 	return want
+}
+
+// WaitUntil polls cond until it holds, failing t after within.
+func WaitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
+	}
 }
