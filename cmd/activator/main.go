@@ -1,11 +1,10 @@
 // Command activator runs Freshet's data plane on Kubernetes: the router
 // that takes events (POST /pipelines/<namespace>/<pipeline>/<source>) and
 // invocations (POST /functions/<namespace>/<name>), buffers them in a NATS
-// JetStream, dispatches them to function replicas found through their
-// Services' EndpointSlices, and the scaler, which sets each Function's and
-// Vertex's replicas through the scale subresource. It watches Functions,
-// Vertices and EndpointSlices, and writes each Vertex's backlog to its
-// status.
+// JetStream, dispatches them to the ready function replicas found from
+// their Pods, and the scaler, which sets each Function's and Vertex's
+// replicas through the scale subresource. It watches Functions, Vertices
+// and function Pods, and writes each Vertex's backlog to its status.
 package main
 
 import (

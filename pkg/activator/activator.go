@@ -1,7 +1,7 @@
 // Package activator is Freshet's data plane in Kubernetes: the same router,
 // dispatchers and scaler as freshet dev, fed by watches of Functions,
-// Vertices and the EndpointSlices of function Services, buffering in an
-// external NATS JetStream, and scaling through the scale subresource.
+// Vertices and the Pods of functions, buffering in an external NATS
+// JetStream, and scaling through the scale subresource.
 package activator
 
 import (
@@ -168,7 +168,7 @@ func firstSync(ctx context.Context, log *slog.Logger, mgr ctrl.Manager, sync *ku
 	select {
 	case ok := <-synced:
 		if !ok {
-			return fmt.Errorf("the cache of Functions, Vertices and EndpointSlices did not sync: %w", context.Cause(ctx))
+			return fmt.Errorf("the cache of Functions, Vertices and function Pods did not sync: %w", context.Cause(ctx))
 		}
 	case err := <-mgrErr:
 		return err

@@ -12,7 +12,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,12 +21,11 @@ import (
 )
 
 // podRunner stands in for what envtest lacks beside the API server — the
-// ReplicaSet controller, the scheduler, the kubelet and the EndpointSlice
-// controller — for the function Deployments of one namespace: it runs as
-// many local processes of each Deployment's container command as its
-// spec.replicas asks (real processes, through the local runtime), publishes
-// the ready ones as EndpointSlices of the function's Service and counts
-// them in the Deployment's status. Issue 7's process node replaces it with
+// ReplicaSet controller, the scheduler and the kubelet — for the function
+// Deployments of one namespace: it runs as many local processes of each
+// Deployment's container command as its spec.replicas asks (real
+// processes, through the local runtime), publishes the ready ones as Pods
+// and counts them in the Deployment's status. Issue 7's process node replaces it with
 // the real controllers.
 type podRunner struct {
 	c  client.Client
@@ -38,8 +36,6 @@ type podRunner struct {
 	ready map[string][]string // Deployment name → ready replica URLs
 	specs map[string]local.ProcessSpec
 }
-
-const managedBy = "freshet-test-pod-runner"
 
 func startPodRunner(t *testing.T, c client.Client, ns string) *podRunner {
 	t.Helper()
@@ -85,7 +81,7 @@ func (p *podRunner) SetEndpoints(name string, urls []string) {
 // in flight, and the tests scale down only idle functions.
 func (p *podRunner) WaitIdle(context.Context, string, string) error { return nil }
 
-// sync brings processes, EndpointSlices and Deployment statuses to the
+// sync brings processes, Pods and Deployment statuses to the
 // Deployments' specs.
 func (p *podRunner) sync(ctx context.Context) error {
 	var deps appsv1.DeploymentList
@@ -100,7 +96,7 @@ func (p *podRunner) sync(ctx context.Context) error {
 		p.mu.Lock()
 		urls := p.ready[d.Name]
 		p.mu.Unlock()
-		if err := p.publish(ctx, d.Name, urls); err != nil {
+		if err := p.publish(ctx, d, urls); err != nil {
 			return fmt.Errorf("endpoints of %s: %w", d.Name, err)
 		}
 		if err := p.status(ctx, d, int32(len(urls))); err != nil {
@@ -128,14 +124,13 @@ func (p *podRunner) run(d *appsv1.Deployment) error {
 	return p.rt.SetReplicas(d.Name, int(ptr.Deref(d.Spec.Replicas, 1)))
 }
 
-// publish makes one EndpointSlice per ready replica (each listens on its
-// own port), labelled as the EndpointSlice controller labels a Service's.
-//
-// The slices have address type FQDN: the API server refuses loopback
-// addresses in IPv4 slices ("may not be in the loopback range"), and the
-// replicas listen on 127.0.0.1, the only network tests may use. "127.0.0.1"
-// is a valid DNS name, so the activator dials it all the same.
-func (p *podRunner) publish(ctx context.Context, svc string, urls []string) error {
+// publish makes one Pod per ready replica, as the kubelet would report it:
+// Running and Ready at Pod IP 127.0.0.1, the only network tests may use.
+// Each replica listens on its own port, so each Pod's "http" container
+// port is that replica's. The Pods carry the Deployment's pod labels, by
+// which the activator finds them; they have no node, so the API server
+// deletes them at once.
+func (p *podRunner) publish(ctx context.Context, d *appsv1.Deployment, urls []string) error {
 	want := map[string]int32{}
 	for _, u := range urls {
 		parsed, err := url.Parse(u)
@@ -146,38 +141,43 @@ func (p *podRunner) publish(ctx context.Context, svc string, urls []string) erro
 		if err != nil {
 			return err
 		}
-		want[fmt.Sprintf("%s-%d", svc, port)] = int32(port)
+		want[fmt.Sprintf("%s-%d", d.Name, port)] = int32(port)
 	}
-	labels := map[string]string{
-		discoveryv1.LabelServiceName: svc,
-		discoveryv1.LabelManagedBy:   managedBy,
-		workload.FunctionLabelKey:    svc,
-	}
-	var have discoveryv1.EndpointSliceList
-	if err := p.c.List(ctx, &have, client.InNamespace(p.ns), client.MatchingLabels(labels)); err != nil {
+	var have corev1.PodList
+	if err := p.c.List(ctx, &have, client.InNamespace(p.ns), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
 		return err
 	}
 	for i := range have.Items {
-		s := &have.Items[i]
-		if _, ok := want[s.Name]; ok {
-			delete(want, s.Name)
+		pod := &have.Items[i]
+		if _, ok := want[pod.Name]; ok {
+			delete(want, pod.Name)
 			continue
 		}
-		if err := p.c.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
+		if err := p.c.Delete(ctx, pod); client.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
 	for name, port := range want {
-		s := &discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Namespace: p.ns, Name: name, Labels: labels},
-			AddressType: discoveryv1.AddressTypeFQDN,
-			Endpoints: []discoveryv1.Endpoint{{
-				Addresses:  []string{"127.0.0.1"},
-				Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
-			}},
-			Ports: []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(port), Protocol: ptr.To(corev1.ProtocolTCP)}},
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: name, Labels: d.Spec.Template.Labels},
+			Spec:       *d.Spec.Template.Spec.DeepCopy(),
 		}
-		if err := p.c.Create(ctx, s); err != nil {
+		c := &pod.Spec.Containers[0]
+		for i := range c.Ports {
+			if c.Ports[i].Name == "http" {
+				c.Ports[i].ContainerPort = port
+			}
+		}
+		if err := p.c.Create(ctx, pod); err != nil {
+			return err
+		}
+		pod.Status = corev1.PodStatus{
+			Phase:      corev1.PodRunning,
+			PodIP:      "127.0.0.1",
+			PodIPs:     []corev1.PodIP{{IP: "127.0.0.1"}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		}
+		if err := p.c.Status().Update(ctx, pod); err != nil {
 			return err
 		}
 	}

@@ -107,7 +107,8 @@ func TestGeneratedRoleGrantsOnlyWhatReconcilersUse(t *testing.T) {
 }
 
 // TestEveryRoleIsNarrow checks every role config/default installs: no
-// wildcards, no Secrets, ConfigMaps or Pods, no verbs that raise privileges.
+// wildcards, no Secrets or ConfigMaps, Pods read-only, no verbs that raise
+// privileges.
 func TestEveryRoleIsNarrow(t *testing.T) {
 	env := apiServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -152,7 +153,19 @@ func checkRule(t *testing.T, role string, r rbacv1.PolicyRule) {
 		}
 	}
 	for _, res := range r.Resources {
-		if base, _, _ := strings.Cut(res, "/"); slices.Contains([]string{"secrets", "configmaps", "pods", "serviceaccounts", "roles", "rolebindings", "clusterroles", "clusterrolebindings"}, base) {
+		if base, _, _ := strings.Cut(res, "/"); slices.Contains([]string{"secrets", "configmaps", "serviceaccounts", "roles", "rolebindings", "clusterroles", "clusterrolebindings"}, base) {
+			t.Errorf("%s: rule %+v grants access to %s", role, r, res)
+		}
+		// Pods may be read (the activator finds ready replicas from
+		// them), never written, nor their subresources (exec, log,
+		// port-forward) touched.
+		if res == "pods" {
+			for _, v := range r.Verbs {
+				if !slices.Contains([]string{"get", "list", "watch"}, v) {
+					t.Errorf("%s: rule %+v grants %s on pods", role, r, v)
+				}
+			}
+		} else if strings.HasPrefix(res, "pods/") {
 			t.Errorf("%s: rule %+v grants access to %s", role, r, res)
 		}
 	}
@@ -238,7 +251,8 @@ func TestServiceAccountPermissions(t *testing.T) {
 				{verb: "watch", group: "freshet.dev", resource: "functions"},
 				{verb: "list", group: "freshet.dev", resource: "vertices"},
 				{verb: "get", group: "freshet.dev", resource: "functions", namespace: user},
-				{verb: "watch", group: "discovery.k8s.io", resource: "endpointslices"},
+				{verb: "watch", group: "", resource: "pods"}, // the ready replicas of functions
+				{verb: "get", group: "", resource: "pods", namespace: user},
 				{verb: "patch", group: "freshet.dev", resource: "vertices", subresource: "status", namespace: user},
 				{verb: "get", group: "freshet.dev", resource: "functions", subresource: "scale", namespace: user},
 				{verb: "patch", group: "freshet.dev", resource: "functions", subresource: "scale", namespace: user},
@@ -253,7 +267,10 @@ func TestServiceAccountPermissions(t *testing.T) {
 				{verb: "create", group: "apps", resource: "deployments", namespace: user},
 				{verb: "update", group: "apps", resource: "deployments", subresource: "scale", namespace: user},
 				{verb: "get", group: "", resource: "secrets", namespace: user},
-				{verb: "list", group: "", resource: "pods"},
+				{verb: "delete", group: "", resource: "pods", namespace: user},
+				{verb: "update", group: "", resource: "pods", subresource: "status", namespace: user},
+				{verb: "get", group: "", resource: "pods", subresource: "log", namespace: user},
+				{verb: "create", group: "", resource: "pods", subresource: "exec", namespace: user},
 				{verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: sys},
 			},
 		},

@@ -88,8 +88,9 @@ func MakeDeployment(w Workload) *appsv1.Deployment {
 	}
 }
 
-// MakeService is the Service in front of the function's pods; the
-// activator reads its EndpointSlices to find ready replicas.
+// MakeService is the Service in front of the function's pods, for callers
+// inside the cluster; its selector label names the function, and the
+// activator finds ready replicas from the pods carrying it.
 func MakeService(w Workload) *corev1.Service {
 	return &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},

@@ -1,7 +1,7 @@
 // Package kubernetes is the activator's runtime in Kubernetes mode: Sync
 // applies every Function and Vertex to the data plane as they change;
-// Endpoints finds the ready replicas of every function from the
-// EndpointSlices of its Service; Runner and Scaler apply the scaler's
+// Endpoints finds the ready replicas of every function from its Pods;
+// Runner and Scaler apply the scaler's
 // decisions through the scale subresource of Functions and Vertices; and
 // BacklogReporter writes each Vertex's buffer backlog into its status.
 //

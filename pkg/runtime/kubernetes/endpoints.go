@@ -4,22 +4,20 @@ import (
 	"context"
 	"fmt"
 
-	discoveryv1 "k8s.io/api/discovery/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/freshetproj/freshet/pkg/reconciler/workload"
 )
 
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 
 // Router is told which replicas of a function take events.
 type Router interface {
@@ -28,60 +26,67 @@ type Router interface {
 	SetEndpoints(function string, urls []string)
 }
 
-// Endpoints keeps a Router's endpoints in step with the EndpointSlices of
-// Freshet function Services.
+// Endpoints keeps a Router's endpoints in step with the ready Pods of
+// Freshet functions.
 //
-// It is a controller-runtime reconciler keyed by Service rather than a
-// plain informer handler: a Service's endpoints are the merge of all its
-// slices, so each event only names the Service and the reconciler
+// It reads Pods, not the EndpointSlices of the function Services: they
+// carry the same facts (Pod IP, readiness, deletion), and the API server
+// refuses loopback addresses in EndpointSlices, so the EndpointSlice
+// controller cannot publish the replicas of a node whose pods are local
+// processes on 127.0.x.y. Reading Pods also needs no EndpointSlice
+// controller at all.
+//
+// It is a controller-runtime reconciler keyed by function rather than a
+// plain informer handler: a function's endpoints are the merge of all its
+// pods, so each event only names the function and the reconciler
 // recomputes the whole set from the cache. That needs no state of its own,
-// coalesces bursts of slice updates into one SetEndpoints, handles deletes
-// the same way as updates (no slices left means no endpoints), and runs
+// coalesces bursts of pod updates into one SetEndpoints, handles deletes
+// the same way as updates (no pods left means no endpoints), and runs
 // under the manager the activator already has.
 //
-// A slice belongs to a function Service when it carries the label
-// workload.FunctionLabelKey equal to its kubernetes.io/service-name label:
-// the EndpointSlice controller copies a Service's labels onto its slices,
-// and a function Service is labelled with its own name.
+// A pod belongs to a function when it carries the labels workload gives
+// every function pod: workload.ComponentLabelKey "function" and
+// workload.FunctionLabelKey, whose value is also the name of the
+// function's Service (the Service selects its pods by that label), hence
+// the Router key "<namespace>/<value>".
 type Endpoints struct {
-	// Client reads EndpointSlices, normally the manager's cached client.
+	// Client reads Pods, normally the manager's cached client.
 	Client client.Client
 	// Router receives the endpoints.
 	Router Router
 }
 
-// Selector selects the EndpointSlices of function Services (and some
-// others, which Reconcile filters out). Give it to the manager's cache, see
+// Selector selects function pods. Give it to the manager's cache, see
 // CacheByObject.
 func Selector() labels.Selector {
 	r1, err := labels.NewRequirement(workload.FunctionLabelKey, selection.Exists, nil)
 	if err != nil {
 		panic(err)
 	}
-	r2, err := labels.NewRequirement(discoveryv1.LabelServiceName, selection.Exists, nil)
+	r2, err := labels.NewRequirement(workload.ComponentLabelKey, selection.Equals, []string{"function"})
 	if err != nil {
 		panic(err)
 	}
 	return labels.NewSelector().Add(*r1, *r2)
 }
 
-// CacheByObject restricts a manager's cache of EndpointSlices to those of
-// function Services, for ctrl.Options.Cache.ByObject, so the activator does
-// not hold every slice of the cluster in memory.
+// CacheByObject restricts a manager's cache of Pods to function pods, for
+// ctrl.Options.Cache.ByObject, so the activator does not hold every pod of
+// the cluster in memory.
 func CacheByObject() map[client.Object]cache.ByObject {
 	return map[client.Object]cache.ByObject{
-		&discoveryv1.EndpointSlice{}: {Label: Selector()},
+		&corev1.Pod{}: {Label: Selector()},
 	}
 }
 
-// serviceOf returns the function Service obj is a slice of.
-func serviceOf(obj client.Object) (types.NamespacedName, bool) {
+// functionOf returns the function (its Service) obj is a pod of.
+func functionOf(obj client.Object) (types.NamespacedName, bool) {
 	l := obj.GetLabels()
-	svc := l[discoveryv1.LabelServiceName]
-	if svc == "" || l[workload.FunctionLabelKey] != svc {
+	fn := l[workload.FunctionLabelKey]
+	if fn == "" || l[workload.ComponentLabelKey] != "function" {
 		return types.NamespacedName{}, false
 	}
-	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: svc}, true
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: fn}, true
 }
 
 // SetupWithManager registers the reconciler under name (default
@@ -90,31 +95,29 @@ func (e *Endpoints) SetupWithManager(mgr ctrl.Manager, name string) error {
 	if name == "" {
 		name = "freshet-endpoints"
 	}
-	toService := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
-		if key, ok := serviceOf(obj); ok {
+	toFunction := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		if key, ok := functionOf(obj); ok {
 			return []reconcile.Request{{NamespacedName: key}}
 		}
 		return nil
 	})
-	isFunction := predicate.NewPredicateFuncs(func(obj client.Object) bool {
-		_, ok := serviceOf(obj)
-		return ok
-	})
+	// The map function sees both the old and the new pod of an update,
+	// so a pod relabelled from one function to another updates both.
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
-		Watches(&discoveryv1.EndpointSlice{}, toService, builder.WithPredicates(isFunction)).
+		Watches(&corev1.Pod{}, toFunction).
 		Complete(e)
 }
 
-// Reconcile sends the Router the merged endpoints of all slices of the
-// Service req names; none when it has no slices left.
+// Reconcile sends the Router the endpoints of all pods of the function req
+// names; none when it has no pods left.
 func (e *Endpoints) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var list discoveryv1.EndpointSliceList
+	var list corev1.PodList
 	if err := e.Client.List(ctx, &list, client.InNamespace(req.Namespace), client.MatchingLabels{
-		discoveryv1.LabelServiceName: req.Name,
-		workload.FunctionLabelKey:    req.Name,
+		workload.FunctionLabelKey:  req.Name,
+		workload.ComponentLabelKey: "function",
 	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("listing endpoint slices of %s: %w", req.NamespacedName, err)
+		return ctrl.Result{}, fmt.Errorf("listing pods of function %s: %w", req.NamespacedName, err)
 	}
 	e.Router.SetEndpoints(req.Namespace+"/"+req.Name, URLs(list.Items))
 	return ctrl.Result{}, nil

@@ -3,12 +3,12 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -69,29 +69,51 @@ func (r *fakeRouter) keys() []string {
 	return k
 }
 
-func endpoint(ip string, ready, terminating bool) discoveryv1.Endpoint {
-	return discoveryv1.Endpoint{
-		Addresses:  []string{ip},
-		Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: ptr.To(ready || terminating), Terminating: &terminating},
+// podMaker makes the pods of one function as its Deployment would: the
+// pod template of workload.MakeDeployment under a name of its own.
+func podMaker(ns, fn string, port int32) func(name string) *corev1.Pod {
+	spec := &v1alpha1.FunctionSpec{Container: v1alpha1.Container{Image: "ghcr.io/example/" + fn + ":1", Port: port}}
+	spec.SetDefaults()
+	tmpl := workload.MakeDeployment(workload.Workload{
+		Name: fn, Namespace: ns, Spec: spec, Replicas: 1,
+		Owner: metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "unused", UID: "0"},
+	}).Spec.Template
+	return func(name string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: maps.Clone(tmpl.Labels)},
+			Spec:       *tmpl.Spec.DeepCopy(),
+		}
 	}
 }
 
-func endpointSlice(ns, name string, labels map[string]string, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
-	return &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports: []discoveryv1.EndpointPort{{
-			Name: ptr.To("http"), Port: ptr.To[int32](8080), Protocol: ptr.To(corev1.ProtocolTCP),
-		}},
-		Endpoints: eps,
+// setStatus writes a pod's status, as the kubelet would, through the
+// status subresource: Running at ip, Ready or not.
+func setStatus(t *testing.T, env *envtest.Env, p *corev1.Pod, ip string, ready bool) {
+	t.Helper()
+	cond := corev1.ConditionFalse
+	if ready {
+		cond = corev1.ConditionTrue
+	}
+	p.Status = corev1.PodStatus{
+		Phase:  corev1.PodRunning,
+		PodIP:  ip,
+		PodIPs: []corev1.PodIP{{IP: ip}},
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+			{Type: corev1.PodReady, Status: cond},
+		},
+	}
+	if err := env.Client.Status().Update(context.Background(), p); err != nil {
+		t.Fatalf("status of pod %s: %v", p.Name, err)
 	}
 }
 
-// TestEndpointsFollowSlices: the Router sees exactly the ready,
-// non-terminating endpoints of all slices of a function Service, follows
-// changes, empties when the slices are gone, and never hears of other
-// Services' slices.
-func TestEndpointsFollowSlices(t *testing.T) {
+// TestEndpointsFollowPods: the Router sees exactly the ready pods of a
+// function, not being deleted, at their loopback Pod IPs (which the API
+// server takes in a Pod but would refuse in an EndpointSlice), follows
+// changes, empties when the pods are gone, keys each function by its
+// Service name, and never hears of pods that are not a function's.
+func TestEndpointsFollowPods(t *testing.T) {
 	env := envtest.Shared(t)
 	ns := env.Namespace(t)
 	ctx := context.Background()
@@ -102,87 +124,81 @@ func TestEndpointsFollowSlices(t *testing.T) {
 	}, func(o *ctrl.Options) {
 		o.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}, ByObject: CacheByObject()}
 	})
-
-	// The Service as the reconcilers make it; its labels are what the
-	// EndpointSlice controller would copy onto its slices.
-	svc := workload.MakeService(workload.Workload{
-		Name: "scorer", Namespace: ns,
-		Owner: metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "unused", UID: "0"},
-		Spec:  &v1alpha1.FunctionSpec{Container: v1alpha1.Container{Port: 8080}},
-	})
-	svc.OwnerReferences = nil
-	if err := env.Client.Create(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
-	labels := func() map[string]string {
-		l := map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: "test"}
-		for k, v := range svc.Labels {
-			l[k] = v
-		}
-		return l
-	}
-	key := ns + "/scorer"
-	want := func(what string, urls ...string) {
+	want := func(what, key string, urls ...string) {
 		t.Helper()
 		envtest.Eventually(t, what, func() (bool, string) {
 			got, ok := router.last(key)
-			return ok && slices.Equal(got, urls) && got != nil, fmt.Sprintf("router has %q (set: %v), want %q", got, ok, urls)
+			return ok && slices.Equal(got, urls) && got != nil, fmt.Sprintf("router has %q for %s (set: %v), want %q", got, key, ok, urls)
 		})
 	}
-
-	a := endpointSlice(ns, "scorer-a", labels(),
-		endpoint("10.0.0.2", true, false),
-		endpoint("10.0.0.1", true, false),
-		endpoint("10.0.0.3", false, false),
-		endpoint("10.0.0.4", false, true))
-	if err := env.Client.Create(ctx, a); err != nil {
-		t.Fatal(err)
+	create := func(p *corev1.Pod) *corev1.Pod {
+		t.Helper()
+		if err := env.Client.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	want("the ready endpoints of one slice", "http://10.0.0.1:8080", "http://10.0.0.2:8080")
-
-	b := endpointSlice(ns, "scorer-b", labels(), endpoint("10.0.1.1", true, false), endpoint("10.0.0.1", true, false))
-	if err := env.Client.Create(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	want("both slices merged", "http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.1.1:8080")
-
-	a.Endpoints[0] = endpoint("10.0.0.2", false, true) // starts terminating
-	a.Endpoints[2] = endpoint("10.0.0.3", true, false) // becomes ready
-	if err := env.Client.Update(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	want("the change", "http://10.0.0.1:8080", "http://10.0.0.3:8080", "http://10.0.1.1:8080")
-
-	if err := env.Client.Delete(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	want("one slice deleted", "http://10.0.0.1:8080", "http://10.0.0.3:8080")
-
-	if err := env.Client.Delete(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	want("no slices left")
-
-	// Slices of Services that are no Freshet function's, the one without
-	// the function label and the one whose label names another Service,
-	// reach no router.
-	other := endpointSlice(ns, "web-a", map[string]string{discoveryv1.LabelServiceName: "web"}, endpoint("10.0.2.1", true, false))
-	stray := endpointSlice(ns, "db-a", map[string]string{discoveryv1.LabelServiceName: "db", workload.FunctionLabelKey: "scorer"},
-		endpoint("10.0.3.1", true, false))
-	for _, s := range []*discoveryv1.EndpointSlice{other, stray} {
-		if err := env.Client.Create(ctx, s); err != nil {
+	del := func(p *corev1.Pod) {
+		t.Helper()
+		if err := env.Client.Delete(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// A last function slice after them: once it shows, the others have
-	// been seen by the informer too.
-	c := endpointSlice(ns, "scorer-c", labels(), endpoint("10.0.0.9", true, false))
-	if err := env.Client.Create(ctx, c); err != nil {
+
+	scorer := podMaker(ns, "scorer", 8080)
+	key := ns + "/scorer"
+	a := scorer("scorer-a")
+	// The finalizer keeps a deleted pod, with its deletionTimestamp, as a
+	// kubelet does while the pod stops.
+	a.Finalizers = []string{"freshet.dev/test"}
+	a, b, c, pending := create(a), create(scorer("scorer-b")), create(scorer("scorer-c")), create(scorer("scorer-d"))
+	setStatus(t, env, a, "127.0.1.1", true)
+	setStatus(t, env, b, "127.0.1.2", true)
+	setStatus(t, env, c, "127.0.1.3", false)
+	want("the ready pods", key, "http://127.0.1.1:8080", "http://127.0.1.2:8080")
+
+	setStatus(t, env, b, "127.0.1.2", false)
+	setStatus(t, env, c, "127.0.1.3", true)
+	want("readiness changes", key, "http://127.0.1.1:8080", "http://127.0.1.3:8080")
+
+	del(a)
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(a), a); err != nil || a.DeletionTimestamp == nil {
+		t.Fatalf("pod %s after delete: %v, deletionTimestamp %v; want it kept, being deleted", a.Name, err, a.DeletionTimestamp)
+	}
+	want("a pod being deleted drained", key, "http://127.0.1.3:8080")
+	a.Finalizers = nil
+	if err := env.Client.Update(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	want("a new slice", "http://10.0.0.9:8080")
-	if k := router.keys(); !slices.Equal(k, []string{key}) {
-		t.Errorf("router heard of %q, want only %q", k, key)
+
+	for _, p := range []*corev1.Pod{b, c, pending} {
+		del(p)
+	}
+	want("no pods left", key)
+
+	// Pods that are no function's: one unlabelled, one with the function
+	// label but not the component label workload sets. And another
+	// function, on another port: its own key.
+	other := create(&corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns, Labels: map[string]string{"app": "web"}},
+		Spec:       *a.Spec.DeepCopy(),
+	})
+	stray := create(&corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: ns, Labels: map[string]string{workload.FunctionLabelKey: "scorer"}},
+		Spec:       *a.Spec.DeepCopy(),
+	})
+	ranker := create(podMaker(ns, "ranker", 9000)("ranker-a"))
+	setStatus(t, env, other, "127.0.2.1", true)
+	setStatus(t, env, stray, "127.0.2.2", true)
+	setStatus(t, env, ranker, "127.0.3.1", true)
+	want("another function", ns+"/ranker", "http://127.0.3.1:9000")
+	// A last scorer pod after them: once it shows, the others have been
+	// seen by the informer too.
+	e := create(scorer("scorer-e"))
+	setStatus(t, env, e, "127.0.1.5", true)
+	want("a new pod", key, "http://127.0.1.5:8080")
+	if k, w := router.keys(), []string{ns + "/ranker", key}; !slices.Equal(k, w) {
+		t.Errorf("router heard of %q, want only %q", k, w)
 	}
 }
 

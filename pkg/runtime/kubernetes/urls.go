@@ -5,55 +5,64 @@ import (
 	"slices"
 	"strconv"
 
-	discoveryv1 "k8s.io/api/discovery/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/freshetproj/freshet/pkg/reconciler/workload"
 )
 
-// PortName is the name of the Service port (and so of the EndpointSlice
-// port) a function serves CloudEvents on.
+// PortName is the name of the container port (and of the Service port) a
+// function serves CloudEvents on.
 const PortName = "http"
 
-// URLs returns the base URLs (http://<address>:<port>) of the endpoints of
-// the slices in that take traffic, sorted and without duplicates; never nil.
+// URLs returns the base URLs (http://<pod IP>:<port>) of the pods in that
+// take traffic, sorted and without duplicates; never nil.
 //
-// An endpoint takes traffic when it is ready and not terminating. Ready
-// unset counts as ready, as the EndpointSlice API asks consumers to do.
-// Serving is ignored: it only differs from Ready for terminating endpoints,
-// which are left out anyway so that they drain. Only an endpoint's first
-// address is used (the API says its addresses are fungible). A slice
-// without a port named PortName, or with that port's number unset,
-// contributes nothing. IPv6 addresses are bracketed.
-func URLs(in []discoveryv1.EndpointSlice) []string {
+// A pod takes traffic when it is not being deleted (so that it drains),
+// has a Pod IP, is Running and its Ready condition is True: the same
+// pods the EndpointSlice controller would publish as ready. The port is
+// that of the container port named PortName of the function's container
+// (workload.ContainerName); a pod without one contributes nothing. Only
+// status.podIP is used: on a dual-stack cluster it is the primary address,
+// which is enough to reach the replica. IPv6 addresses are bracketed.
+func URLs(in []corev1.Pod) []string {
 	urls := []string{}
 	for i := range in {
-		s := &in[i]
-		port, ok := httpPort(s)
+		p := &in[i]
+		if !takesTraffic(p) {
+			continue
+		}
+		port, ok := httpPort(p)
 		if !ok {
 			continue
 		}
-		for _, ep := range s.Endpoints {
-			if !takesTraffic(ep) || len(ep.Addresses) == 0 || ep.Addresses[0] == "" {
-				continue
-			}
-			urls = append(urls, "http://"+net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(port))))
-		}
+		urls = append(urls, "http://"+net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(port))))
 	}
 	slices.Sort(urls)
 	return slices.Compact(urls)
 }
 
-func httpPort(s *discoveryv1.EndpointSlice) (int32, bool) {
-	for _, p := range s.Ports {
-		if p.Name != nil && *p.Name == PortName && p.Port != nil && *p.Port > 0 {
-			return *p.Port, true
+func takesTraffic(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.PodIP == "" || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func httpPort(p *corev1.Pod) (int32, bool) {
+	for _, c := range p.Spec.Containers {
+		if c.Name != workload.ContainerName {
+			continue
+		}
+		for _, port := range c.Ports {
+			if port.Name == PortName && port.ContainerPort > 0 {
+				return port.ContainerPort, true
+			}
 		}
 	}
 	return 0, false
-}
-
-func takesTraffic(ep discoveryv1.Endpoint) bool {
-	c := ep.Conditions
-	if c.Terminating != nil && *c.Terminating {
-		return false
-	}
-	return c.Ready == nil || *c.Ready
 }

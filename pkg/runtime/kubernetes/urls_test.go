@@ -4,74 +4,100 @@ import (
 	"slices"
 	"testing"
 
-	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/utils/ptr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/pkg/reconciler/workload"
 )
 
-func ep(addr string, ready, serving, terminating *bool) discoveryv1.Endpoint {
-	return discoveryv1.Endpoint{
-		Addresses:  []string{addr},
-		Conditions: discoveryv1.EndpointConditions{Ready: ready, Serving: serving, Terminating: terminating},
+// pod is a function pod at ip serving on port 8080, Running and Ready;
+// edit adjusts it.
+func pod(ip string, edit ...func(*corev1.Pod)) corev1.Pod {
+	p := corev1.Pod{
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name:  workload.ContainerName,
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+		}}},
+		Status: corev1.PodStatus{
+			Phase: corev1.PodRunning,
+			PodIP: ip,
+			Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+				{Type: corev1.PodReady, Status: corev1.ConditionTrue},
+			},
+		},
+	}
+	for _, f := range edit {
+		f(&p)
+	}
+	return p
+}
+
+func ready(s corev1.ConditionStatus) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		for i := range p.Status.Conditions {
+			if p.Status.Conditions[i].Type == corev1.PodReady {
+				p.Status.Conditions[i].Status = s
+			}
+		}
 	}
 }
 
-func slice(port *discoveryv1.EndpointPort, eps ...discoveryv1.Endpoint) discoveryv1.EndpointSlice {
-	s := discoveryv1.EndpointSlice{Endpoints: eps}
-	if port != nil {
-		s.Ports = []discoveryv1.EndpointPort{*port}
-	}
-	return s
+func phase(ph corev1.PodPhase) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Status.Phase = ph }
 }
 
-func port(name string, n int32) *discoveryv1.EndpointPort {
-	return &discoveryv1.EndpointPort{Name: ptr.To(name), Port: ptr.To(n)}
+func ports(ps ...corev1.ContainerPort) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Spec.Containers[0].Ports = ps }
 }
 
 func TestURLs(t *testing.T) {
-	yes, no := ptr.To(true), ptr.To(false)
-	http := port("http", 8080)
+	now := metav1.Now()
+	deleting := func(p *corev1.Pod) { p.DeletionTimestamp = &now }
+	noReadyCondition := func(p *corev1.Pod) { p.Status.Conditions = p.Status.Conditions[:1] }
+	http := func(n int32) corev1.ContainerPort { return corev1.ContainerPort{Name: "http", ContainerPort: n} }
 	tests := []struct {
-		name   string
-		slices []discoveryv1.EndpointSlice
-		want   []string
+		name string
+		pods []corev1.Pod
+		want []string
 	}{
-		{"no slices", nil, []string{}},
-		{"empty slice", []discoveryv1.EndpointSlice{slice(http)}, []string{}},
-		{"ready", []discoveryv1.EndpointSlice{slice(http, ep("10.0.0.1", yes, yes, no))}, []string{"http://10.0.0.1:8080"}},
-		{"ready unset counts as ready", []discoveryv1.EndpointSlice{slice(http, ep("10.0.0.1", nil, nil, nil))}, []string{"http://10.0.0.1:8080"}},
-		{"not ready", []discoveryv1.EndpointSlice{slice(http, ep("10.0.0.1", no, no, no))}, []string{}},
-		{"not ready but serving", []discoveryv1.EndpointSlice{slice(http, ep("10.0.0.1", no, yes, nil))}, []string{}},
-		{"terminating and serving", []discoveryv1.EndpointSlice{slice(http, ep("10.0.0.1", no, yes, yes))}, []string{}},
-		{"terminating with ready unset", []discoveryv1.EndpointSlice{slice(http, ep("10.0.0.1", nil, nil, yes))}, []string{}},
-		{"mixed, sorted", []discoveryv1.EndpointSlice{slice(http,
-			ep("10.0.0.3", yes, yes, no), ep("10.0.0.2", no, no, no), ep("10.0.0.1", yes, yes, no))},
+		{"no pods", nil, []string{}},
+		{"ready", []corev1.Pod{pod("10.0.0.1")}, []string{"http://10.0.0.1:8080"}},
+		{"loopback", []corev1.Pod{pod("127.0.3.7")}, []string{"http://127.0.3.7:8080"}},
+		{"not ready", []corev1.Pod{pod("10.0.0.1", ready(corev1.ConditionFalse))}, []string{}},
+		{"readiness unknown", []corev1.Pod{pod("10.0.0.1", ready(corev1.ConditionUnknown))}, []string{}},
+		{"no Ready condition", []corev1.Pod{pod("10.0.0.1", noReadyCondition)}, []string{}},
+		{"being deleted while ready", []corev1.Pod{pod("10.0.0.1", deleting)}, []string{}},
+		{"no pod IP yet", []corev1.Pod{pod("")}, []string{}},
+		{"pending", []corev1.Pod{pod("10.0.0.1", phase(corev1.PodPending))}, []string{}},
+		{"succeeded", []corev1.Pod{pod("10.0.0.1", phase(corev1.PodSucceeded))}, []string{}},
+		{"failed", []corev1.Pod{pod("10.0.0.1", phase(corev1.PodFailed))}, []string{}},
+		{"mixed, sorted", []corev1.Pod{pod("10.0.0.3"), pod("10.0.0.2", ready(corev1.ConditionFalse)), pod("10.0.0.1")},
 			[]string{"http://10.0.0.1:8080", "http://10.0.0.3:8080"}},
-		{"several slices merged and deduplicated", []discoveryv1.EndpointSlice{
-			slice(http, ep("10.0.0.2", yes, yes, no), ep("10.0.0.1", yes, yes, no)),
-			slice(http, ep("10.0.0.1", yes, yes, no), ep("10.0.0.4", no, yes, yes)),
-			slice(port("http", 9090), ep("10.0.0.9", yes, yes, no)),
+		{"deduplicated, ports per pod", []corev1.Pod{
+			pod("10.0.0.2"), pod("10.0.0.1"), pod("10.0.0.1"), pod("10.0.0.9", ports(http(9090))),
 		}, []string{"http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.0.9:9090"}},
-		{"IPv6 bracketed", []discoveryv1.EndpointSlice{slice(http, ep("fd00::1", yes, yes, no))}, []string{"http://[fd00::1]:8080"}},
-		{"first address only", []discoveryv1.EndpointSlice{slice(http, discoveryv1.Endpoint{Addresses: []string{"10.0.0.1", "10.0.0.2"}})},
-			[]string{"http://10.0.0.1:8080"}},
-		{"no addresses", []discoveryv1.EndpointSlice{slice(http, discoveryv1.Endpoint{})}, []string{}},
-		{"missing port", []discoveryv1.EndpointSlice{slice(nil, ep("10.0.0.1", yes, yes, no))}, []string{}},
-		{"other port name", []discoveryv1.EndpointSlice{slice(port("metrics", 9000), ep("10.0.0.1", yes, yes, no))}, []string{}},
-		{"unnamed port", []discoveryv1.EndpointSlice{slice(&discoveryv1.EndpointPort{Port: ptr.To[int32](8080)}, ep("10.0.0.1", yes, yes, no))}, []string{}},
-		{"port number unset", []discoveryv1.EndpointSlice{slice(&discoveryv1.EndpointPort{Name: ptr.To("http")}, ep("10.0.0.1", yes, yes, no))}, []string{}},
-		{"http port among others", []discoveryv1.EndpointSlice{{
-			Ports:     []discoveryv1.EndpointPort{*port("metrics", 9000), *http},
-			Endpoints: []discoveryv1.Endpoint{ep("10.0.0.1", yes, yes, no)},
-		}}, []string{"http://10.0.0.1:8080"}},
-		{"slice without port beside one with", []discoveryv1.EndpointSlice{
-			slice(nil, ep("10.0.0.1", yes, yes, no)), slice(http, ep("10.0.0.2", yes, yes, no)),
-		}, []string{"http://10.0.0.2:8080"}},
+		{"same IP, other ports", []corev1.Pod{pod("127.0.0.1", ports(http(9001))), pod("127.0.0.1", ports(http(9000)))},
+			[]string{"http://127.0.0.1:9000", "http://127.0.0.1:9001"}},
+		{"IPv6 bracketed", []corev1.Pod{pod("fd00::1")}, []string{"http://[fd00::1]:8080"}},
+		{"no ports", []corev1.Pod{pod("10.0.0.1", ports())}, []string{}},
+		{"other port name", []corev1.Pod{pod("10.0.0.1", ports(corev1.ContainerPort{Name: "metrics", ContainerPort: 9000}))}, []string{}},
+		{"unnamed port", []corev1.Pod{pod("10.0.0.1", ports(corev1.ContainerPort{ContainerPort: 8080}))}, []string{}},
+		{"port number unset", []corev1.Pod{pod("10.0.0.1", ports(http(0)))}, []string{}},
+		{"http port among others", []corev1.Pod{pod("10.0.0.1", ports(corev1.ContainerPort{Name: "metrics", ContainerPort: 9000}, http(8081)))},
+			[]string{"http://10.0.0.1:8081"}},
+		{"http port of another container", []corev1.Pod{pod("10.0.0.1", func(p *corev1.Pod) {
+			p.Spec.Containers = []corev1.Container{
+				{Name: "sidecar", Ports: []corev1.ContainerPort{http(7000)}},
+				{Name: workload.ContainerName, Ports: []corev1.ContainerPort{http(8080)}},
+			}
+		})}, []string{"http://10.0.0.1:8080"}},
+		{"no function container", []corev1.Pod{pod("10.0.0.1", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "sidecar" })}, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := URLs(tt.slices)
+			got := URLs(tt.pods)
 			if got == nil || !slices.Equal(got, tt.want) {
 				t.Errorf("URLs = %#v, want %#v", got, tt.want)
 			}
