@@ -3,15 +3,16 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 30m
 
-.PHONY: build test unit lint verify-codegen codegen bench clean test-binaries
+.PHONY: build test unit e2e lint verify-codegen codegen bench clean test-binaries
 
 ## build: compile every command into bin/
 build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## test: everything CI runs: lint, generated-code check, all tests with -race
-## (etcd, kube-apiserver and kubectl for the API-server tests are built from
-## the Go module proxy once and cached; see hack/test-binaries.sh)
+## (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
+## for the control-plane tests are built from the Go module proxy once and
+## cached; see hack/test-binaries.sh)
 test: lint verify-codegen
 	assets="$$(hack/test-binaries.sh)" && \
 	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
@@ -21,7 +22,15 @@ unit:
 	assets="$$(hack/test-binaries.sh)" && \
 	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
 
-## test-binaries: build (once, cached) etcd, kube-apiserver and kubectl
+## e2e: Freshet on a real local Kubernetes control plane with a process
+## node (test/e2e/kube), verbose so that it reports its figures; `make test`
+## runs it too, among all the other packages
+e2e:
+	assets="$$(hack/test-binaries.sh)" && \
+	  KUBEBUILDER_ASSETS="$$assets" $(GO) test -race -count=1 -v -timeout $(TIMEOUT) ./test/e2e/kube/
+
+## test-binaries: build (once, cached) etcd, kube-apiserver, kube-controller-manager,
+## kube-scheduler and kubectl
 test-binaries:
 	@hack/test-binaries.sh >/dev/null
 
