@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/freshetproj/freshet/test/envtest"
+	"github.com/freshetproj/freshet/test/internal/child"
+	"github.com/freshetproj/freshet/test/processnode/podrun"
+)
+
+// bin holds the processnode and echoserver binaries, built by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	podrun.MaybeShim()
+	dir, err := os.MkdirTemp("", "processnode-main-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	build := exec.Command("go", "build", "-o", dir+"/",
+		"github.com/freshetproj/freshet/test/processnode",
+		"github.com/freshetproj/freshet/test/processnode/internal/echoserver")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building processnode and the echo server: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := envtest.RunMain(m)
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestParseFlags(t *testing.T) {
+	env := map[string]string{"KUBECONFIG": "/env/kubeconfig"}
+	c, err := parseFlags([]string{"--node-name=n1", "--pod-ips=127.0.9.1-127.0.9.9", "--log-level=debug", "--max-pods=5"},
+		func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %s %s %s %v %d", c.kubeconfig, c.node.NodeName, c.node.NodeIP, c.node.PodIPs, c.logLevel, c.node.MaxPods)
+	if want := "/env/kubeconfig n1 127.0.0.1 127.0.9.1-127.0.9.9 DEBUG 5"; got != want {
+		t.Errorf("parsed %q, want %q", got, want)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  string
+		err  string
+	}{
+		{nil, "", "--kubeconfig (or $KUBECONFIG) is required"},
+		{[]string{"--kubeconfig=k", "--pod-ips=10.0.0.1-10.0.0.2"}, "", "--pod-ips"},
+		{[]string{"--kubeconfig=k", "extra"}, "", "unexpected arguments"},
+		{[]string{"--log-level=loud"}, "k", "log-level"},
+	} {
+		_, err := parseFlags(tc.args, func(string) string { return tc.env }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("parseFlags(%q) error %v, want one containing %q", tc.args, err, tc.err)
+		}
+	}
+	var help bytes.Buffer
+	if _, err := parseFlags([]string{"-h"}, func(string) string { return "" }, &help); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+	if !strings.Contains(help.String(), "TEST AND DEVELOPMENT INFRASTRUCTURE") || !strings.Contains(help.String(), "-images") {
+		t.Errorf("usage text lacks the warning or the flags:\n%s", help.String())
+	}
+}
+
+func TestReadImages(t *testing.T) {
+	dir := t.TempDir()
+	yamlFile := filepath.Join(dir, "images.yaml")
+	if err := os.WriteFile(yamlFile, []byte("example.com/a:1:\n  entrypoint: [/bin/a]\n  cmd: [--x]\n  workingDir: /tmp\n  env: [A=1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readImages(yamlFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]podrun.Image{"example.com/a:1": {Entrypoint: []string{"/bin/a"}, Cmd: []string{"--x"}, WorkingDir: "/tmp", Env: []string{"A=1"}}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	typo := filepath.Join(dir, "typo.json")
+	if err := os.WriteFile(typo, []byte(`{"example.com/a:1": {"entrypiont": ["/bin/a"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readImages(typo); err == nil || !strings.Contains(err.Error(), "entrypiont") {
+		t.Errorf("a misspelt field: error %v, want one naming it", err)
+	}
+}
+
+// TestBinaryRunsAPod runs the built command against a real API server: the
+// node registers, runs a pod that answers at its own IP, and on SIGTERM
+// stops it and exits 0.
+func TestBinaryRunsAPod(t *testing.T) {
+	env := envtest.Shared(t)
+	ns := env.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	images := filepath.Join(dir, "images.yaml")
+	if err := os.WriteFile(images, []byte("example.com/echo:1:\n  entrypoint: ["+filepath.Join(bin, "echoserver")+"]\n  env: [PORT=8080]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const nodeName = "pn-binary"
+	logs := &child.TailBuffer{Max: 32 << 10}
+	cmd := exec.Command(filepath.Join(bin, "processnode"),
+		"--kubeconfig", env.Kubeconfig, "--node-name", nodeName, "--pod-ips", "127.0.202.201-127.0.202.220",
+		"--dir", filepath.Join(dir, "state"), "--images", images, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	proc, err := child.StartProcess(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proc.Kill()
+		if t.Failed() {
+			t.Logf("processnode log (tail):\n%s", logs.String())
+		}
+	})
+
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "echo"},
+		Spec: corev1.PodSpec{
+			NodeName: nodeName,
+			Containers: []corev1.Container{{
+				Name: "echo", Image: "example.com/echo:1",
+				Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
+					PeriodSeconds: 1,
+				},
+			}},
+		},
+	}
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The node registers and is Ready.
+	eventually(t, 60*time.Second, "node Ready", func() string {
+		if exited, err := proc.Exited(); exited {
+			return fmt.Sprintf("processnode exited: %v", err)
+		}
+		nd, err := client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		for _, c := range nd.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return ""
+			}
+		}
+		return fmt.Sprintf("conditions %+v", nd.Status.Conditions)
+	})
+
+	// The pod runs and answers at its IP.
+	var podIP, body string
+	eventually(t, 60*time.Second, "pod Ready and answering", func() string {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, "echo", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		ready := false
+		for _, c := range p.Status.Conditions {
+			ready = ready || c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+		}
+		if p.Status.Phase != corev1.PodRunning || !ready || !strings.HasPrefix(p.Status.PodIP, "127.0.202.") {
+			return fmt.Sprintf("phase %s ready %v podIP %q containers %+v", p.Status.Phase, ready, p.Status.PodIP, p.Status.ContainerStatuses)
+		}
+		podIP = p.Status.PodIP
+		res, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + podIP + ":8080/")
+		if err != nil {
+			return err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+		return ""
+	})
+	answer := map[string]string{}
+	for _, kv := range strings.Fields(body) {
+		k, v, _ := strings.Cut(kv, "=")
+		answer[k] = v
+	}
+	pid, err := strconv.Atoi(answer["pid"])
+	if err != nil || answer["hostname"] != "echo" {
+		t.Fatalf("pod answered %q: want its hostname (echo) and pid", body)
+	}
+
+	// SIGTERM: a clean stop, taking the pod's process with it.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-proc.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("processnode did not exit within 60s of SIGTERM")
+	}
+	if _, err := proc.Exited(); err != nil {
+		t.Errorf("processnode exited with %v, want 0", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the pod's process %d outlived the node: kill(0) = %v", pid, err)
+	}
+	if !strings.Contains(logs.String(), "processnode stopped") {
+		t.Errorf("no clean-stop message in the log")
+	}
+}
+
+// eventually polls cond until it returns "" or timeout passes, then fails
+// with cond's last answer.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := cond()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %s", what, timeout, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
