@@ -78,18 +78,21 @@ type Container struct {
 }
 
 // FunctionStatus is what Freshet observed of a function.
+//
+// Replicas, ReadyReplicas and Backlog are always written, also when 0, so
+// that `kubectl get fn` shows a function at zero as 0, not <none>.
 type FunctionStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// +optional
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas int32 `json:"replicas"`
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 	// Backlog is the number of events waiting for the function.
 	// +optional
-	Backlog int64 `json:"backlog,omitempty"`
+	Backlog int64 `json:"backlog"`
 	// Address is where to invoke the function synchronously.
 	// +optional
 	Address *Addressable `json:"address,omitempty"`

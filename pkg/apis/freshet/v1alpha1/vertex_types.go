@@ -62,13 +62,13 @@ type VertexStatus struct {
 	// +optional
 	Phase Phase `json:"phase,omitempty"`
 	// +optional
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas int32 `json:"replicas"`
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 	// Backlog is the number of events in the vertex's buffer, as the
 	// activator last observed it at BacklogTime.
 	// +optional
-	Backlog int64 `json:"backlog,omitempty"`
+	Backlog int64 `json:"backlog"`
 	// BacklogTime is when Backlog was observed.
 	// +optional
 	BacklogTime *metav1.Time `json:"backlogTime,omitempty"`

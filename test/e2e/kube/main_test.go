@@ -1,0 +1,249 @@
+// Package kube runs Freshet end to end on a real Kubernetes control plane:
+// etcd, kube-apiserver, kube-controller-manager and kube-scheduler built
+// from the Go module proxy (test/internal/kubecluster), a process node
+// (test/processnode) that runs every Pod scheduled to it as local
+// processes, and Freshet installed with `kubectl apply -k` from
+// config/default. Only the container runtime is not real: images are
+// mapped to binaries built here.
+//
+// TestMain builds everything, starts the cluster and the node, installs
+// Freshet and NATS JetStream, and waits until the controller and the
+// activator are Ready. Each test works in a namespace of its own.
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	freshetv1alpha1 "github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/test/internal/child"
+	"github.com/freshetproj/freshet/test/internal/kubecluster"
+)
+
+// Images the manifests name, mapped by the process node to what is built
+// here (see writeImages).
+const (
+	controllerImage = "ghcr.io/freshetproj/freshet-controller:dev"
+	activatorImage  = "ghcr.io/freshetproj/freshet-activator:dev"
+	natsImage       = "nats:2.12-alpine"
+	enrichImage     = "ghcr.io/freshetproj/samples/go-enrich:latest"
+	classifyImage   = "ghcr.io/freshetproj/samples/python-classify:latest"
+	noopImage       = "ghcr.io/freshetproj/test/noopfn:dev"
+)
+
+// nodeName is the process node's Node.
+const nodeName = "process-node"
+
+// env is what TestMain set up, shared by the tests.
+var env struct {
+	root      string // the repository root
+	dir       string // everything this run writes
+	cluster   *kubecluster.Cluster
+	client    client.WithWatch
+	activator string // base URL of the activator, e.g. http://127.0.0.1:31234
+	nodeDir   string // the process node's state: pod logs
+	node      *child.Process
+}
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kube e2e:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (code int, err error) {
+	root, err := child.RepoRoot()
+	if err != nil {
+		return 1, err
+	}
+	env.root = root
+	if env.dir, err = os.MkdirTemp("", "freshet-kube-e2e-"); err != nil {
+		return 1, err
+	}
+	defer func() {
+		if code == 0 && err == nil {
+			os.RemoveAll(env.dir)
+		} else {
+			fmt.Fprintf(os.Stderr, "kube e2e: logs kept in %s\n", env.dir)
+		}
+	}()
+	if _, err := exec.LookPath("python3"); err != nil {
+		return 1, errors.New("python3 is required (the python-classify sample runs on it) and is not on PATH")
+	}
+	bins, err := build(root, filepath.Join(env.dir, "bin"))
+	if err != nil {
+		return 1, err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	started := time.Now()
+	env.cluster, err = kubecluster.New(ctx, kubecluster.Options{})
+	if err != nil {
+		return 1, fmt.Errorf("starting the cluster: %w", err)
+	}
+	defer env.cluster.Stop()
+	fmt.Fprintf(os.Stderr, "kube e2e: control plane up in %v\n", time.Since(started).Round(time.Millisecond))
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(freshetv1alpha1.AddToScheme(scheme))
+	if env.client, err = client.NewWithWatch(env.cluster.RESTConfig(), client.Options{Scheme: scheme}); err != nil {
+		return 1, err
+	}
+
+	stopNode, err := startNode(bins)
+	if err != nil {
+		return 1, err
+	}
+	defer stopNode()
+	if err := install(); err != nil {
+		return 1, err
+	}
+	fmt.Fprintf(os.Stderr, "kube e2e: Freshet installed and ready %v after start\n", time.Since(started).Round(time.Millisecond))
+	return m.Run(), nil
+}
+
+// binaries are the programs the process node runs in place of images.
+type binaries struct {
+	controller, activator, node, nats, enrich, noop string
+}
+
+// build compiles the binaries into dir, in one go invocation so that
+// compiling and linking overlap.
+func build(root, dir string) (binaries, error) {
+	b := binaries{
+		controller: filepath.Join(dir, "controller"),
+		activator:  filepath.Join(dir, "activator"),
+		node:       filepath.Join(dir, "processnode"),
+		nats:       filepath.Join(dir, "nats-server"),
+		enrich:     filepath.Join(dir, "go-enrich"),
+		noop:       filepath.Join(dir, "noopfn"),
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return b, err
+	}
+	pkgs := [][2]string{
+		{b.controller, "./cmd/controller"},
+		{b.activator, "./cmd/activator"},
+		{b.node, "./test/processnode"},
+		// The NATS server the activator's client library comes with: a
+		// main package at the module root, so no extra dependency.
+		{b.nats, "github.com/nats-io/nats-server/v2"},
+		{b.enrich, "./samples/functions/go-enrich"},
+		{b.noop, "./test/bench/noopfn"},
+	}
+	for _, p := range pkgs {
+		cmd := exec.Command("go", "build", "-o", p[0], p[1])
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return b, fmt.Errorf("building %s: %v\n%s", p[1], err, out)
+		}
+	}
+	return b, nil
+}
+
+// startNode writes the image map and starts the process node; the
+// returned func stops it (SIGTERM, so it stops its pods) and waits.
+func startNode(b binaries) (func(), error) {
+	images := map[string]map[string]any{
+		controllerImage: {"entrypoint": []string{b.controller}},
+		activatorImage:  {"entrypoint": []string{b.activator}},
+		natsImage:       {"entrypoint": []string{b.nats}},
+		enrichImage:     {"entrypoint": []string{b.enrich}},
+		classifyImage:   {"entrypoint": []string{"python3", filepath.Join(env.root, "samples/functions/python-classify/main.py")}},
+		noopImage:       {"entrypoint": []string{b.noop}},
+	}
+	data, err := json.MarshalIndent(images, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	imagesFile := filepath.Join(env.dir, "images.json")
+	if err := os.WriteFile(imagesFile, data, 0o644); err != nil {
+		return nil, err
+	}
+	env.nodeDir = filepath.Join(env.dir, "node")
+	logPath := filepath.Join(env.dir, "processnode.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(b.node,
+		"--kubeconfig", env.cluster.Kubeconfig,
+		"--node-name", nodeName,
+		"--dir", env.nodeDir,
+		"--images", imagesFile,
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	p, err := child.StartProcess(cmd)
+	if err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("starting the process node: %w", err)
+	}
+	env.node = p
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.Done():
+		case <-time.After(90 * time.Second):
+			fmt.Fprintln(os.Stderr, "kube e2e: the process node did not stop in 90s; killing it")
+			p.Kill()
+		}
+		logFile.Close()
+	}
+	// The node is up when its Node is Ready.
+	err = poll(2*time.Minute, "the process node's Node to be Ready", func() (bool, error) {
+		if exited, err := p.Exited(); exited {
+			return false, fmt.Errorf("the process node exited (%v):\n%s", err, child.TailFile(logPath, 40))
+		}
+		out, _ := kubectlOut("get", "node", nodeName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return strings.TrimSpace(out) == "True", nil
+	})
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// kubectlOut runs the cluster's kubectl and returns its combined output.
+func kubectlOut(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return env.cluster.Kubectl(ctx, args...)
+}
+
+// poll calls cond until it returns true or an error, or within passes.
+func poll(within time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+}
