@@ -151,6 +151,9 @@ func TestScaleToZeroInferenceEndpoint(t *testing.T) {
 	if len(ps) != 1 || ps[0].Spec.NodeName != nodeName || !strings.HasPrefix(ps[0].Status.PodIP, "127.") {
 		t.Fatalf("after the first request, want one Pod on %s with a loopback IP; got %s", nodeName, describe(ps))
 	}
+	if readyPods(t, ns) != 1 {
+		t.Fatalf("the Pod that answered is not Ready: %s", describe(ps))
+	}
 	start = time.Now()
 	if status, body, _ := invoke(t, wantURL, "warm-1", `{"length": 3}`); status != http.StatusOK {
 		t.Fatalf("warm invocation: status %d: %s", status, body)
