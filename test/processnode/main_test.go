@@ -7,48 +7,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/freshetproj/freshet/test/envtest"
 	"github.com/freshetproj/freshet/test/internal/child"
+	"github.com/freshetproj/freshet/test/processnode/internal/nodetest"
+	"github.com/freshetproj/freshet/test/processnode/internal/poll"
 	"github.com/freshetproj/freshet/test/processnode/podrun"
 )
 
-// bin holds the processnode and echoserver binaries, built by TestMain.
-var bin string
-
 func TestMain(m *testing.M) {
-	podrun.MaybeShim()
-	dir, err := os.MkdirTemp("", "processnode-main-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	build := exec.Command("go", "build", "-o", dir+"/",
-		"github.com/freshetproj/freshet/test/processnode",
-		"github.com/freshetproj/freshet/test/processnode/internal/echoserver")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building processnode and the echo server: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := envtest.RunMain(m)
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	nodetest.Main(m, "github.com/freshetproj/freshet/test/processnode", nodetest.EchoPackage)
 }
 
 func TestParseFlags(t *testing.T) {
@@ -125,12 +104,12 @@ func TestBinaryRunsAPod(t *testing.T) {
 
 	dir := t.TempDir()
 	images := filepath.Join(dir, "images.yaml")
-	if err := os.WriteFile(images, []byte("example.com/echo:1:\n  entrypoint: ["+filepath.Join(bin, "echoserver")+"]\n  env: [PORT=8080]\n"), 0o644); err != nil {
+	if err := os.WriteFile(images, []byte(nodetest.EchoImage+":\n  entrypoint: ["+nodetest.Bin("echoserver")+"]\n  env: [PORT=8080]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	const nodeName = "pn-binary"
 	logs := &child.TailBuffer{Max: 32 << 10}
-	cmd := exec.Command(filepath.Join(bin, "processnode"),
+	cmd := exec.Command(nodetest.Bin("processnode"),
 		"--kubeconfig", env.Kubeconfig, "--node-name", nodeName, "--pod-ips", "127.0.202.201-127.0.202.220",
 		"--dir", filepath.Join(dir, "state"), "--images", images, "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -145,73 +124,26 @@ func TestBinaryRunsAPod(t *testing.T) {
 		}
 	})
 
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "echo"},
-		Spec: corev1.PodSpec{
-			NodeName: nodeName,
-			Containers: []corev1.Container{{
-				Name: "echo", Image: "example.com/echo:1",
-				Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
-				ReadinessProbe: &corev1.Probe{
-					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
-					PeriodSeconds: 1,
-				},
-			}},
-		},
-	}
-	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, nodetest.EchoPod(ns, "echo", nodeName), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
 	// The node registers and is Ready.
-	eventually(t, 60*time.Second, "node Ready", func() string {
+	poll.Until(t, 60*time.Second, "node Ready", func() string {
 		if exited, err := proc.Exited(); exited {
 			return fmt.Sprintf("processnode exited: %v", err)
 		}
-		nd, err := client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		for _, c := range nd.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				return ""
-			}
-		}
-		return fmt.Sprintf("conditions %+v", nd.Status.Conditions)
+		return nodetest.NodeReady(ctx, client, nodeName)
 	})
 
 	// The pod runs and answers at its IP.
-	var podIP, body string
-	eventually(t, 60*time.Second, "pod Ready and answering", func() string {
-		p, err := client.CoreV1().Pods(ns).Get(ctx, "echo", metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		ready := false
-		for _, c := range p.Status.Conditions {
-			ready = ready || c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
-		}
-		if p.Status.Phase != corev1.PodRunning || !ready || !strings.HasPrefix(p.Status.PodIP, "127.0.202.") {
-			return fmt.Sprintf("phase %s ready %v podIP %q containers %+v", p.Status.Phase, ready, p.Status.PodIP, p.Status.ContainerStatuses)
-		}
-		podIP = p.Status.PodIP
-		res, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + podIP + ":8080/")
-		if err != nil {
-			return err.Error()
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		body = string(b)
-		return ""
-	})
-	answer := map[string]string{}
-	for _, kv := range strings.Fields(body) {
-		k, v, _ := strings.Cut(kv, "=")
-		answer[k] = v
+	pod := nodetest.WaitPodReady(t, ctx, client, ns, "echo")
+	if !strings.HasPrefix(pod.Status.PodIP, "127.0.202.") {
+		t.Fatalf("pod IP %q, want one of the node's --pod-ips", pod.Status.PodIP)
 	}
-	pid, err := strconv.Atoi(answer["pid"])
-	if err != nil || answer["hostname"] != "echo" {
-		t.Fatalf("pod answered %q: want its hostname (echo) and pid", body)
+	answer := nodetest.AskEcho(t, pod, 8080)
+	if answer.Hostname != "echo" {
+		t.Fatalf("pod answered %+v: want its hostname (echo)", answer)
 	}
 
 	// SIGTERM: a clean stop, taking the pod's process with it.
@@ -226,27 +158,10 @@ func TestBinaryRunsAPod(t *testing.T) {
 	if _, err := proc.Exited(); err != nil {
 		t.Errorf("processnode exited with %v, want 0", err)
 	}
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("the pod's process %d outlived the node: kill(0) = %v", pid, err)
+	if err := syscall.Kill(answer.PID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the pod's process %d outlived the node: kill(0) = %v", answer.PID, err)
 	}
 	if !strings.Contains(logs.String(), "processnode stopped") {
 		t.Errorf("no clean-stop message in the log")
-	}
-}
-
-// eventually polls cond until it returns "" or timeout passes, then fails
-// with cond's last answer.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %s", what, timeout, msg)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }

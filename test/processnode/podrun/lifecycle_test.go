@@ -14,6 +14,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/freshetproj/freshet/test/processnode/internal/poll"
 )
 
 func httpProbe(path string, port int32) *corev1.Probe {
@@ -37,7 +39,7 @@ func TestReadinessProbeGatesReady(t *testing.T) {
 	mustGet(t, base+"/healthz")
 	// Running, started, and the probe has run (and failed) at least once by
 	// now: still not ready.
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "running and started", func() string {
 		st := p.Status()
 		if st.Phase != corev1.PodRunning || st.ContainerStatuses[0].Started == nil || !*st.ContainerStatuses[0].Started {
 			return fmt.Sprintf("not running: %+v", st)
@@ -48,14 +50,14 @@ func TestReadinessProbeGatesReady(t *testing.T) {
 		t.Fatalf("ready before the probe succeeded: %+v", st)
 	}
 	mustGet(t, base+"/setready?v=1")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "Ready after the probe passes", func() string {
 		if st := p.Status(); condition(st, corev1.PodReady) != corev1.ConditionTrue || !st.ContainerStatuses[0].Ready {
 			return fmt.Sprintf("not ready: %+v", st.Conditions)
 		}
 		return ""
 	})
 	mustGet(t, base+"/setready?v=0")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "not Ready after the probe fails", func() string {
 		if st := p.Status(); condition(st, corev1.PodReady) != corev1.ConditionFalse {
 			return fmt.Sprintf("still ready: %+v", st.Conditions)
 		}
@@ -72,7 +74,7 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 	base := "http://127.0.201.11:8080"
 	first := fetchEnv(t, base).Pid
 	mustGet(t, base+"/exit?code=3")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "crash-loop back-off after exit 3", func() string {
 		cs := p.Status().ContainerStatuses[0]
 		if w := cs.State.Waiting; w == nil || w.Reason != "CrashLoopBackOff" || !strings.Contains(w.Message, "back-off 1s") {
 			return fmt.Sprintf("not in back-off: %+v", cs.State)
@@ -82,7 +84,7 @@ func TestCrashRestartsWithBackoff(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "restarted after the back-off", func() string {
 		cs := p.Status().ContainerStatuses[0]
 		if cs.RestartCount != 1 || cs.State.Running == nil {
 			return fmt.Sprintf("restartCount %d state %+v", cs.RestartCount, cs.State)
@@ -110,7 +112,7 @@ func TestLivenessFailureRestarts(t *testing.T) {
 	base := "http://127.0.201.12:8080"
 	first := fetchEnv(t, base).Pid
 	mustGet(t, base+"/sethealthy?v=0")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "restarted after the liveness probe fails", func() string {
 		cs := p.Status().ContainerStatuses[0]
 		if cs.RestartCount < 1 || cs.LastTerminationState.Terminated == nil {
 			return fmt.Sprintf("not restarted: %+v", cs)
@@ -148,7 +150,7 @@ func TestTCPProbeIsNotFooledByTheForwarder(t *testing.T) {
 	mustGet(t, "http://127.0.201.13:8080/healthz")
 	// Several probe periods pass: the liveness probe on 8080 keeps the
 	// container alive, the readiness one on 9999 keeps it unready.
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "3s of running", func() string {
 		if d := time.Since(p.Status().ContainerStatuses[0].State.Running.StartedAt.Time); d < 3*time.Second {
 			return fmt.Sprintf("running for %s only", d)
 		}
@@ -180,7 +182,7 @@ func TestExecStartupProbe(t *testing.T) {
 		t.Fatalf("started before the startup probe passed: %+v", cs)
 	}
 	mustGet(t, base+"/write?path="+mountPoint("exec-probe")+"/started")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "started and Ready after the startup probe passes", func() string {
 		cs := p.Status().ContainerStatuses[0]
 		if cs.Started == nil || !*cs.Started || !cs.Ready {
 			return fmt.Sprintf("not started and ready: %+v", cs)
@@ -206,7 +208,7 @@ func TestRestartPolicyNever(t *testing.T) {
 				p.Spec.RestartPolicy = corev1.RestartPolicyNever
 				p.Spec.Containers[0].Args = []string{"exit", strconv.Itoa(tc.code)}
 			}), fmt.Sprintf("127.0.201.%d", 15+tc.code))
-			eventually(t, waitLong, func() string {
+			poll.Until(t, waitLong, "phase "+string(tc.phase), func() string {
 				st := p.Status()
 				if st.Phase != tc.phase {
 					return fmt.Sprintf("phase %s", st.Phase)
@@ -227,7 +229,7 @@ func TestUnknownImage(t *testing.T) {
 	p := start(t, cfg, testPod("noimage", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Image = "example.com/nope:v2"
 	}), "127.0.201.20")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "ErrImagePull for the unknown image", func() string {
 		st := p.Status()
 		w := st.ContainerStatuses[0].State.Waiting
 		if w == nil || w.Reason != "ErrImagePull" || !strings.Contains(w.Message, "example.com/nope:v2") || st.Phase != corev1.PodPending {
@@ -272,7 +274,7 @@ func TestFailingInitContainerFailsPodUnderNever(t *testing.T) {
 		p.Spec.RestartPolicy = corev1.RestartPolicyNever
 		p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "example.com/testserver", Args: []string{"exit", "1"}}}
 	}), "127.0.201.22")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "Failed after the init container", func() string {
 		st := p.Status()
 		if st.Phase != corev1.PodFailed {
 			return fmt.Sprintf("phase %s", st.Phase)
@@ -291,7 +293,7 @@ func TestStartErrorForMissingProgram(t *testing.T) {
 	p := start(t, cfg, testPod("noprog", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Command = []string{"no-such-program-podrun"}
 	}), "127.0.201.23")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "StartError for the missing program", func() string {
 		cs := p.Status().ContainerStatuses[0]
 		last := cs.LastTerminationState.Terminated
 		if last == nil || last.Reason != "StartError" || last.ExitCode != 128 || !strings.Contains(last.Message, "no-such-program-podrun") || cs.RestartCount < 1 {
@@ -322,7 +324,7 @@ func TestStopKillsTheProcessGroup(t *testing.T) {
 		t.Errorf("Stop took %s: did not wait the grace period for a process ignoring SIGTERM", d)
 	}
 	for _, pid := range []int{main, child} {
-		eventually(t, waitLong, func() string {
+		poll.Until(t, waitLong, fmt.Sprintf("process %d gone", pid), func() string {
 			if alive(pid) {
 				return fmt.Sprintf("process %d still alive", pid)
 			}
@@ -357,7 +359,7 @@ func TestContextEndStopsPod(t *testing.T) {
 	}
 	pid := fetchEnv(t, "http://127.0.201.25:8080").Pid
 	cancel()
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "pod stopped with its context", func() string {
 		if alive(pid) || p.Status().ContainerStatuses[0].State.Terminated == nil {
 			return "pod still running"
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/freshetproj/freshet/test/processnode/internal/poll"
 )
 
 var (
@@ -167,23 +170,26 @@ func start(t *testing.T, cfg *Config, pod *corev1.Pod, ip string) *Pod {
 	return p
 }
 
-// eventually polls cond until it returns "" (done) or the deadline passes,
-// then fails with cond's last complaint.
-func eventually(t *testing.T, timeout time.Duration, cond func() string) {
+// failedAsWanted is for table tests whose cases may want an error: it fails
+// t unless err contains want, or, when want is "", unless err is nil. It
+// reports whether the case wanted (and got) an error, leaving nothing more
+// to check.
+func failedAsWanted(t *testing.T, err error, want string) bool {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
 	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err %v, want one containing %q", err, want)
+	}
+	return true
 }
 
+// waitLong is how long a test waits for a process to do what it should:
+// generous, for a busy machine.
 const waitLong = 45 * time.Second
 
 // get fetches url; status -1 means no answer.
@@ -202,7 +208,7 @@ func get(url string) (int, string) {
 func mustGet(t *testing.T, url string) string {
 	t.Helper()
 	var body string
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "GET "+url+" 200", func() string {
 		code, b := get(url)
 		if code != http.StatusOK {
 			return fmt.Sprintf("GET %s: %d %s", url, code, b)

@@ -3,9 +3,6 @@ package podrun
 import (
 	"encoding/json"
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +12,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/freshetproj/freshet/test/internal/child"
+	"github.com/freshetproj/freshet/test/processnode/internal/poll"
 )
 
 // This package's tests use 127.0.201.0/24 for Pod IPs, one address per test,
@@ -61,7 +63,7 @@ func TestTwoPodsListenOnTheSamePort(t *testing.T) {
 		t.Errorf("127.0.201.2 answered as %q, want pod b", h)
 	}
 	for _, p := range []*Pod{a, b} {
-		eventually(t, waitLong, func() string {
+		poll.Until(t, waitLong, "pod "+p.pod.Name+" Running and Ready", func() string {
 			st := p.Status()
 			if st.Phase != corev1.PodRunning || condition(st, corev1.PodReady) != corev1.ConditionTrue {
 				return fmt.Sprintf("pod not running and ready: %+v", st)
@@ -78,7 +80,7 @@ func TestTwoPodsListenOnTheSamePort(t *testing.T) {
 		}
 	}
 	// The log has what the program printed.
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "the program's output in the log", func() string {
 		b, _ := os.ReadFile(a.LogPath("app"))
 		if !strings.Contains(string(b), "listening on :8080") {
 			return fmt.Sprintf("log %q", b)
@@ -90,7 +92,11 @@ func TestTwoPodsListenOnTheSamePort(t *testing.T) {
 func TestHostNetworkPodListensOnTheNode(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, &fakeCluster{})
-	port := freePort(t)
+	ports, err := child.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ports[0]
 	p := start(t, cfg, testPod("hostnet", func(p *corev1.Pod) {
 		p.Spec.HostNetwork = true
 		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "PORT", Value: fmt.Sprint(port)}}
@@ -103,16 +109,6 @@ func TestHostNetworkPodListensOnTheNode(t *testing.T) {
 	if st := p.Status(); st.PodIP != "127.0.0.1" {
 		t.Errorf("podIP %q", st.PodIP)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestEnvironmentAndArgs(t *testing.T) {
@@ -185,7 +181,7 @@ func TestMissingConfigMapIsRetried(t *testing.T) {
 	p := start(t, cfg, testPod("late-cm", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "late"}, Key: "x"}}}}
 	}), "127.0.201.4")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "CreateContainerConfigError for the missing ConfigMap", func() string {
 		w := p.Status().ContainerStatuses[0].State.Waiting
 		if w == nil || w.Reason != "CreateContainerConfigError" || !strings.Contains(w.Message, "late") {
 			return fmt.Sprintf("state %+v", p.Status().ContainerStatuses[0].State)
@@ -211,7 +207,7 @@ func TestMissingConfigMapVolumeIsRetried(t *testing.T) {
 		p.Spec.Volumes = []corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "late-vol"}}}}}
 		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: mountPoint("late-vol")}}
 	}), "127.0.201.6")
-	eventually(t, waitLong, func() string {
+	poll.Until(t, waitLong, "ContainerCreating for the missing ConfigMap volume", func() string {
 		w := p.Status().ContainerStatuses[0].State.Waiting
 		if w == nil || w.Reason != "ContainerCreating" || !strings.Contains(w.Message, `mounting volumes: volume "v": configmap "late-vol"`) {
 			return fmt.Sprintf("state %+v", p.Status().ContainerStatuses[0].State)

@@ -69,26 +69,28 @@ func serve() {
 	var healthy, ready atomic.Bool
 	healthy.Store(true)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if !healthy.Load() {
-			http.Error(w, "unhealthy", http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /sethealthy", func(w http.ResponseWriter, r *http.Request) {
-		healthy.Store(r.FormValue("v") == "1")
-	})
-	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.HandleFunc("GET /setready", func(w http.ResponseWriter, r *http.Request) {
-		ready.Store(r.FormValue("v") == "1")
-	})
+	// Probe targets a test switches: each answers 200 while its flag is on,
+	// else its failure status; GET its setter with v=1 turns it on, any
+	// other v off.
+	for _, s := range []struct {
+		path, setter string
+		on           *atomic.Bool
+		failure      int
+	}{
+		{"/healthz", "/sethealthy", &healthy, http.StatusInternalServerError},
+		{"/ready", "/setready", &ready, http.StatusServiceUnavailable},
+	} {
+		mux.HandleFunc("GET "+s.path, func(w http.ResponseWriter, r *http.Request) {
+			if !s.on.Load() {
+				http.Error(w, http.StatusText(s.failure), s.failure)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		mux.HandleFunc("GET "+s.setter, func(w http.ResponseWriter, r *http.Request) {
+			s.on.Store(r.FormValue("v") == "1")
+		})
+	}
 	mux.HandleFunc("GET /env", func(w http.ResponseWriter, r *http.Request) {
 		cwd, _ := os.Getwd()
 		json.NewEncoder(w).Encode(map[string]any{"env": os.Environ(), "args": os.Args, "cwd": cwd, "pid": os.Getpid()})
