@@ -10,13 +10,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/freshetproj/freshet/test/envtest"
@@ -164,4 +167,88 @@ func TestBinaryRunsAPod(t *testing.T) {
 	if !strings.Contains(logs.String(), "processnode stopped") {
 		t.Errorf("no clean-stop message in the log")
 	}
+}
+
+// TestKilledNodeTakesItsPodsWithIt SIGKILLs the command (as a test binary's
+// timeout would): the pods' processes, in process groups of their own, must
+// not outlive it, in a network namespace of their own or the host's.
+func TestKilledNodeTakesItsPodsWithIt(t *testing.T) {
+	env := envtest.Shared(t)
+	ns := env.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	images := filepath.Join(dir, "images.yaml")
+	if err := os.WriteFile(images, []byte(nodetest.EchoImage+":\n  entrypoint: ["+nodetest.Bin("echoserver")+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const nodeName = "pn-killed"
+	logs := &child.TailBuffer{Max: 32 << 10}
+	cmd := exec.Command(nodetest.Bin("processnode"),
+		"--kubeconfig", env.Kubeconfig, "--node-name", nodeName, "--pod-ips", "127.0.202.141-127.0.202.159",
+		"--dir", filepath.Join(dir, "state"), "--images", images, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	proc, err := child.StartProcess(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proc.Kill()
+		if t.Failed() {
+			t.Logf("processnode log (tail):\n%s", logs.String())
+		}
+	})
+
+	ports, err := child.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := nodetest.EchoPod(ns, "host", nodeName)
+	host.Spec.HostNetwork = true
+	c := &host.Spec.Containers[0]
+	c.Env[0].Value = strconv.Itoa(ports[0])
+	c.Ports[0].ContainerPort = int32(ports[0])
+	c.ReadinessProbe.HTTPGet.Port = intstr.FromInt(ports[0])
+	for _, pod := range []*corev1.Pod{nodetest.EchoPod(ns, "netns", nodeName), host} {
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pids []int
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"netns", 8080}, {"host", ports[0]}} {
+		pod := nodetest.WaitPodReady(t, ctx, client, ns, p.name)
+		pids = append(pids, nodetest.AskEcho(t, pod, p.port).PID)
+	}
+
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-proc.Done()
+	for _, pid := range pids {
+		poll.Until(t, 30*time.Second, fmt.Sprintf("pod process %d gone", pid), func() string {
+			if alive(pid) {
+				return fmt.Sprintf("process %d outlives the killed node", pid)
+			}
+			return ""
+		})
+	}
+}
+
+// alive reports whether pid is a live (not zombie) process. An orphan's
+// new parent may be slow to reap it.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b) // pid (comm) S ...: the state follows the last ')'
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }

@@ -5,8 +5,11 @@ import (
 	"sync"
 )
 
-// Process is a started child in its own process group (on Linux it dies
-// with the test binary), reaped in the background.
+// Process is a started child in its own process group, reaped in the
+// background. On Linux the child (not what it starts itself) gets SIGKILL
+// when the OS thread that started it ends: normally when the test binary
+// dies, but a goroutine that locks its thread and returns locked can end
+// that thread earlier.
 type Process struct {
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when the process has exited

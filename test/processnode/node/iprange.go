@@ -15,18 +15,20 @@ type IPRange struct {
 	First, Last netip.Addr
 }
 
-// DefaultPodIPs is the range pods get their IPs from unless configured.
+// DefaultPodIPs is the range pods get their IPs from unless configured. It
+// leaves out 127.0.1.0/24: Debian and Ubuntu put the machine's hostname at
+// 127.0.1.1 in /etc/hosts.
 var DefaultPodIPs = IPRange{
-	First: netip.AddrFrom4([4]byte{127, 0, 1, 1}),
+	First: netip.AddrFrom4([4]byte{127, 0, 2, 1}),
 	Last:  netip.AddrFrom4([4]byte{127, 0, 254, 254}),
 }
 
-// ParseIPRange parses "127.0.1.1-127.0.254.254". Both ends must be IPv4
+// ParseIPRange parses "127.0.2.1-127.0.254.254". Both ends must be IPv4
 // loopback addresses, first <= last.
 func ParseIPRange(s string) (IPRange, error) {
 	lo, hi, ok := strings.Cut(s, "-")
 	if !ok {
-		return IPRange{}, fmt.Errorf("IP range %q: want FIRST-LAST, e.g. 127.0.1.1-127.0.254.254", s)
+		return IPRange{}, fmt.Errorf("IP range %q: want FIRST-LAST, e.g. 127.0.2.1-127.0.254.254", s)
 	}
 	first, err := netip.ParseAddr(strings.TrimSpace(lo))
 	if err != nil {
@@ -65,8 +67,9 @@ func (r IPRange) usable(a netip.Addr) bool {
 
 // ipPool hands out distinct addresses of a range. It goes round the range
 // rather than reusing the lowest free address, so an address released by a
-// deleted pod is not given to the next pod at once while clients (and
-// EndpointSlices) may still point at it.
+// deleted pod is not given to the next pod at once while clients may still
+// point at it. (There are no EndpointSlices for them to go stale in: the API
+// server refuses loopback addresses there.)
 type ipPool struct {
 	r        IPRange
 	reserved netip.Addr // never handed out (the node's own IP)

@@ -10,7 +10,7 @@ func TestParseIPRange(t *testing.T) {
 	for _, tc := range []struct {
 		in, want, err string
 	}{
-		{in: "127.0.1.1-127.0.254.254", want: "127.0.1.1-127.0.254.254"},
+		{in: "127.0.2.1-127.0.254.254", want: "127.0.2.1-127.0.254.254"},
 		{in: " 127.0.202.1 - 127.0.202.9 ", want: "127.0.202.1-127.0.202.9"},
 		{in: "127.0.202.9", err: "want FIRST-LAST"},
 		{in: "127.0.202.9-127.0.202.1", err: "before the first"},
@@ -28,6 +28,19 @@ func TestParseIPRange(t *testing.T) {
 		if err != nil || r.String() != tc.want {
 			t.Errorf("ParseIPRange(%q) = %v, %v; want %s", tc.in, r, err, tc.want)
 		}
+	}
+}
+
+// 127.0.1.1 is the machine's hostname in /etc/hosts on Debian and Ubuntu.
+func TestDefaultPodIPsLeaveOutTheHostnameAddress(t *testing.T) {
+	if err := DefaultPodIPs.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if DefaultPodIPs.usable(netip.MustParseAddr("127.0.1.1")) {
+		t.Errorf("%s includes 127.0.1.1", DefaultPodIPs)
+	}
+	if !DefaultPodIPs.usable(netip.MustParseAddr("127.0.2.1")) {
+		t.Errorf("%s does not start at 127.0.2.1", DefaultPodIPs)
 	}
 }
 

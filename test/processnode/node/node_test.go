@@ -341,3 +341,44 @@ func TestHostNetworkPodUsesTheNodeIP(t *testing.T) {
 	// node's IP as its own.
 	nodetest.AskEcho(t, got, port)
 }
+
+// A pod deleted and at once created again with the same name starts once
+// its predecessor's processes are gone, rather than being taken for it.
+func TestPodRecreatedWithTheSameNameStarts(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "pn-recreate", "127.0.202.121-127.0.202.139")
+
+	// The first one ignores SIGTERM, so it is still stopping (for the 2s
+	// a force-deleted pod gets) when the second one arrives.
+	first := nodetest.EchoPod(n.ns, "same", n.name)
+	first.Spec.Containers[0].Env = append(first.Spec.Containers[0].Env, corev1.EnvVar{Name: "IGNORE_SIGTERM", Value: "1"})
+	n.create(t, first)
+	old := n.waitReady(t, "same")
+	oldPid := echoPid(t, old)
+	if err := n.client.CoreV1().Pods(n.ns).Delete(n.ctx, "same", *metav1.NewDeleteOptions(0)); err != nil {
+		t.Fatal(err)
+	}
+	n.create(t, nodetest.EchoPod(n.ns, "same", n.name))
+
+	var got *corev1.Pod
+	poll.Until(t, 60*time.Second, "the new pod Ready", func() string {
+		p, err := n.client.CoreV1().Pods(n.ns).Get(n.ctx, "same", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		if p.UID == old.UID {
+			return "still the old pod"
+		}
+		if !nodetest.PodReady(p) {
+			return fmt.Sprintf("new pod not ready: phase %s, containers %+v", p.Status.Phase, p.Status.ContainerStatuses)
+		}
+		got = p
+		return ""
+	})
+	if msg := processGone(oldPid); msg != "" {
+		t.Errorf("the new pod runs, but its predecessor's %s", msg)
+	}
+	if pid := echoPid(t, got); pid == oldPid {
+		t.Errorf("the new pod answers with the old pod's pid %d", pid)
+	}
+}

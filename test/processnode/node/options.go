@@ -38,7 +38,7 @@ type Options struct {
 	NodeIP string
 	// PodIPs is where the other pods' IPs come from, one each, returned
 	// when the pod stops. Zero means DefaultPodIPs
-	// (127.0.1.1-127.0.254.254); addresses ending in .0 or .255 are skipped.
+	// (127.0.2.1-127.0.254.254); addresses ending in .0 or .255 are skipped.
 	PodIPs IPRange
 	// Labels are added to (or override) the Node's own labels.
 	Labels map[string]string

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 
@@ -22,9 +23,17 @@ import (
 // provider is virtual-kubelet's PodLifecycleHandler and PodNotifier: it runs
 // each pod bound to the node as local processes with podrun.
 //
-// Virtual-kubelet serialises calls for one pod (its work queues are keyed by
-// namespace/name), so CreatePod, UpdatePod and DeletePod never race for the
-// same pod; they do race with status notifications and Shutdown.
+// Virtual-kubelet serialises calls for one pod name (its work queues are
+// keyed by namespace/name), so CreatePod, UpdatePod and DeletePod never race
+// for the same name; they do race with status notifications and Shutdown.
+//
+// Pods are kept by name, one per name. A Pod deleted and created again with
+// the same name (a new UID) while the old one's processes are still stopping
+// is therefore started only once they are gone: GetPod reports the name not
+// found while the API server's Pod of that name has another UID, so virtual-
+// kubelet calls CreatePod, which stops the old one (if nothing has yet) and
+// waits for it. Until then the new Pod stays Pending, and status reports of
+// the old one (with its UID) are refused by the API server.
 type provider struct {
 	base   podrun.Config // each pod runs with a copy carrying its own OnChange
 	nodeIP string
@@ -97,7 +106,13 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 		return fmt.Errorf("pod %s: the process node is shutting down", key)
 	}
 	if exists {
-		return nil
+		running, err := p.awaitPredecessor(ctx, key, pod.UID)
+		if err != nil {
+			return fmt.Errorf("pod %s: %w", key, err)
+		}
+		if running {
+			return nil
+		}
 	}
 	// The API server's pod, with the environment that virtual-kubelet's
 	// copy lacks (see withoutEnv).
@@ -134,7 +149,7 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 		p.release(e)
 		return fmt.Errorf("pod %s: the process node is shutting down", key)
 	}
-	p.entries[key] = e
+	p.entries[key] = e // replacing a stopped predecessor terminate has not yet removed
 	p.wg.Add(1)
 	p.mu.Unlock()
 	p.log.Debug("pod created", "pod", key, "ip", podIP)
@@ -196,8 +211,8 @@ func (p *provider) terminate(e *podEntry, grace time.Duration, apiPod *corev1.Po
 	p.mu.Unlock()
 	p.release(e)
 
+	// Stop has left every container terminated and the phase terminal.
 	final := p.notification(e)
-	final.Status = terminalStatus(final.Status)
 	if notify != nil {
 		notify(final)
 	}
@@ -249,7 +264,7 @@ func (p *provider) snapshot(e *podEntry) *corev1.Pod {
 	p.mu.Lock()
 	pod := e.pod.DeepCopy()
 	p.mu.Unlock()
-	pod.Status = p.status(e)
+	pod.Status = e.run.Status()
 	return pod
 }
 
@@ -266,33 +281,66 @@ func (p *provider) notification(e *podEntry) *corev1.Pod {
 		pod = fresh
 	}
 	pod = pod.DeepCopy()
-	pod.Status = p.status(e)
+	pod.Status = e.run.Status()
 	return pod
 }
 
-// status is podrun's status with the addresses filled in.
-func (p *provider) status(e *podEntry) corev1.PodStatus {
-	s := e.run.Status()
-	podIP := p.nodeIP
-	if e.ip.IsValid() {
-		podIP = e.ip.String()
+// awaitPredecessor returns running when the pod with uid is the one kept
+// under key. Otherwise it stops the pod kept there (a predecessor of the
+// same name), unless that is under way already, and returns once its
+// processes are gone. A predecessor nobody stopped yet was deleted from the
+// API server (its name now has another UID), so it gets the grace of a pod
+// that is gone.
+func (p *provider) awaitPredecessor(ctx context.Context, key string, uid types.UID) (running bool, err error) {
+	p.mu.Lock()
+	e := p.entries[key]
+	if e == nil || e.pod.UID == uid {
+		p.mu.Unlock()
+		return e != nil, nil
 	}
-	return withAddresses(s, podIP, p.nodeIP)
+	if !e.deleting {
+		e.deleting = true
+		p.wg.Add(1)
+		go p.terminate(e, goneGrace, nil)
+	}
+	p.mu.Unlock()
+	p.log.Debug("waiting for the pod's predecessor of the same name to stop", "pod", key, "uid", uid)
+	select {
+	case <-e.stopped:
+		return false, nil
+	case <-ctx.Done():
+		return false, fmt.Errorf("waiting for its predecessor of the same name to stop: %w", ctx.Err())
+	}
 }
 
-func (p *provider) entry(namespace, name string) (*podEntry, error) {
+// entry is the pod kept under namespace/name, or nil.
+func (p *provider) entry(namespace, name string) *podEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.entries[namespace+"/"+name]
+	return p.entries[namespace+"/"+name]
+}
+
+// current is the pod kept under namespace/name unless the API server's Pod
+// of that name (as the informer last saw it) is another one: a pod created
+// again with the same name while its predecessor is stopping, which
+// virtual-kubelet is to create (see provider).
+func (p *provider) current(namespace, name string) (*podEntry, error) {
+	e := p.entry(namespace, name)
 	if e == nil {
 		return nil, errdefs.NotFoundf("pod %s/%s is not running on this node", namespace, name)
+	}
+	p.mu.Lock()
+	uid := e.pod.UID
+	p.mu.Unlock()
+	if api, err := p.lister.Pods(namespace).Get(name); err == nil && api.UID != uid {
+		return nil, errdefs.NotFoundf("pod %s/%s (uid %s) is not running on this node", namespace, name, api.UID)
 	}
 	return e, nil
 }
 
 // GetPod implements node.PodLifecycleHandler.
 func (p *provider) GetPod(_ context.Context, namespace, name string) (*corev1.Pod, error) {
-	e, err := p.entry(namespace, name)
+	e, err := p.current(namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -301,11 +349,11 @@ func (p *provider) GetPod(_ context.Context, namespace, name string) (*corev1.Po
 
 // GetPodStatus implements node.PodLifecycleHandler.
 func (p *provider) GetPodStatus(_ context.Context, namespace, name string) (*corev1.PodStatus, error) {
-	e, err := p.entry(namespace, name)
+	e, err := p.current(namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	s := p.status(e)
+	s := e.run.Status()
 	return &s, nil
 }
 

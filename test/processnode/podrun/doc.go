@@ -18,7 +18,10 @@
 //   - Each Pod without hostNetwork gets its own network namespace, so two
 //     Pods can both listen on :8080; the Pod is reachable at podIP:port on
 //     the host through a forwarder for every declared TCP containerPort and
-//     every probe port.
+//     every probe port. The forwarder and the probes connect to podIP:port
+//     inside the namespace (all of 127.0.0.0/8 is local there), so the
+//     application must listen on its Pod IP or on all addresses, as on a
+//     real node; one listening on 127.0.0.1 only is not reachable.
 //   - Startup, liveness and readiness probes (httpGet, tcpSocket, exec).
 //   - A status a kubelet would report: phase, conditions, container states.
 //
@@ -40,9 +43,12 @@
 //     directories/files; the mounts themselves are private to the container's
 //     mount namespace. A process that escapes its process group (setsid) is
 //     not killed on stop; everything else in the group is, also after the main
-//     process exits. Like a kubelet's containers, processes outlive the node
-//     process if it dies; unlike a kubelet, a restarted node does not find
-//     them again.
+//     process exits. Unlike a kubelet's containers, processes do not outlive
+//     the node process: if it dies, even by SIGKILL, the kernel sends SIGKILL
+//     to every container's main process and exec probe (Pdeathsig; a restarted
+//     node could not find them again anyway). What such a process forked
+//     itself is not signalled then, unless it too asked to die with its
+//     parent.
 //   - configMap, secret and projected volumes are written once when the Pod
 //     starts: no updates, and the service-account token is not refreshed
 //     (tokens last an hour or more; test Pods live shorter).

@@ -8,11 +8,12 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // forwarder makes a Pod with its own network namespace reachable from the
 // host: it listens on podIP:port in the host's namespace and copies each
-// connection to 127.0.0.1:port inside the Pod's.
+// connection to podIP:port inside the Pod's.
 type forwarder struct {
 	dial func(ctx context.Context, port int) (net.Conn, error)
 	log  *slog.Logger
@@ -27,32 +28,60 @@ type forwarder struct {
 	closed bool
 }
 
+// The pause after a failed accept doubles from minAcceptDelay up to
+// maxAcceptDelay while accepting keeps failing.
+const (
+	minAcceptDelay = 5 * time.Millisecond
+	maxAcceptDelay = time.Second
+)
+
 func newForwarder(ip string, ports []int, dial func(context.Context, int) (net.Conn, error), log *slog.Logger) (*forwarder, error) {
-	f := &forwarder{dial: dial, log: log, conns: map[net.Conn]struct{}{}}
-	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f := emptyForwarder(dial, log)
 	for _, port := range ports {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
 			f.close()
 			return nil, err
 		}
-		f.lns = append(f.lns, ln)
-		f.wg.Add(1)
-		go f.serve(ln, port)
+		f.add(ln, port)
 	}
 	return f, nil
 }
 
+// emptyForwarder is a forwarder that listens nowhere yet.
+func emptyForwarder(dial func(context.Context, int) (net.Conn, error), log *slog.Logger) *forwarder {
+	f := &forwarder{dial: dial, log: log, conns: map[net.Conn]struct{}{}}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	return f
+}
+
+// add serves ln, forwarding its connections to port.
+func (f *forwarder) add(ln net.Listener, port int) {
+	f.lns = append(f.lns, ln)
+	f.wg.Add(1)
+	go f.serve(ln, port)
+}
+
 func (f *forwarder) serve(ln net.Listener, port int) {
 	defer f.wg.Done()
+	var delay time.Duration
 	for {
 		c, err := ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				f.log.Warn("forwarder accept", "addr", ln.Addr(), "err", err)
-			}
+		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if err != nil {
+			// E.g. EMFILE. The listener is still open and clients wait in
+			// its backlog: try again after a pause (as net/http's Server
+			// does) rather than leave them hanging.
+			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
+			f.log.Warn("forwarder accept", "addr", ln.Addr(), "err", err, "retryIn", delay)
+			if !sleep(f.ctx, delay) {
+				return
+			}
+			continue
+		}
+		delay = 0
 		if !f.track(c) {
 			c.Close()
 			return

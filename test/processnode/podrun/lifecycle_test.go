@@ -106,7 +106,9 @@ func TestLivenessFailureRestarts(t *testing.T) {
 	cfg := testConfig(t, &fakeCluster{})
 	p := start(t, cfg, testPod("liveness", func(p *corev1.Pod) {
 		pr := httpProbe("/healthz", 8080)
-		pr.FailureThreshold = 2 // the first probe may come before the server listens
+		// The first probes may come before the server listens, on a busy
+		// machine more than one.
+		pr.FailureThreshold = 5
 		p.Spec.Containers[0].LivenessProbe = pr
 	}), "127.0.201.12")
 	base := "http://127.0.201.12:8080"
@@ -139,6 +141,8 @@ func TestTCPProbeIsNotFooledByTheForwarder(t *testing.T) {
 			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
 			InitialDelaySeconds: 1,
 			PeriodSeconds:       1,
+			TimeoutSeconds:      5,
+			FailureThreshold:    5, // the server may be slow to listen on a busy machine
 		}
 	}), "127.0.201.13")
 	// The forwarder accepts on 9999.
@@ -151,7 +155,11 @@ func TestTCPProbeIsNotFooledByTheForwarder(t *testing.T) {
 	// Several probe periods pass: the liveness probe on 8080 keeps the
 	// container alive, the readiness one on 9999 keeps it unready.
 	poll.Until(t, waitLong, "3s of running", func() string {
-		if d := time.Since(p.Status().ContainerStatuses[0].State.Running.StartedAt.Time); d < 3*time.Second {
+		run := p.Status().ContainerStatuses[0].State.Running
+		if run == nil {
+			return "not running (restarted by the liveness probe?)"
+		}
+		if d := time.Since(run.StartedAt.Time); d < 3*time.Second {
 			return fmt.Sprintf("running for %s only", d)
 		}
 		return ""
@@ -171,8 +179,11 @@ func TestExecStartupProbe(t *testing.T) {
 		c.VolumeMounts = []corev1.VolumeMount{{Name: "scratch", MountPath: mountPoint("exec-probe")}}
 		// Passes once the file exists in the container's mount.
 		c.StartupProbe = &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{testServer, "check-file", mountPoint("exec-probe") + "/started"}}},
-			PeriodSeconds:    1,
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{testServer, "check-file", mountPoint("exec-probe") + "/started"}}},
+			PeriodSeconds: 1,
+			// Re-executing this (large) test binary as the shim may take
+			// more than the default second on a busy machine.
+			TimeoutSeconds:   30,
 			FailureThreshold: 100,
 		}
 	}), "127.0.201.14")

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg *Config, pod *corev1.Pod, podIP string) (*Pod,
 	if pod.Spec.HostNetwork {
 		p.sb = hostSandbox{ip: c.NodeIP}
 	} else {
-		ns, err := newNetns()
+		ns, err := newNetns(podIP)
 		if err != nil {
 			return nil, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}

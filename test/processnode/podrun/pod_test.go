@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/freshetproj/freshet/test/internal/child"
 	"github.com/freshetproj/freshet/test/processnode/internal/poll"
@@ -87,6 +88,44 @@ func TestTwoPodsListenOnTheSamePort(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// An application bound to its Pod IP only (not to all addresses) is
+// reachable through the forwarder and passes its probes: both connect to the
+// Pod IP inside the namespace, where all of 127.0.0.0/8 is local.
+func TestAppBoundToItsPodIP(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, &fakeCluster{})
+	p := start(t, cfg, testPod("podip", func(p *corev1.Pod) {
+		c := &p.Spec.Containers[0]
+		c.Env = []corev1.EnvVar{
+			{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+			{Name: "LISTEN_ADDR", Value: "$(POD_IP):8080"},
+		}
+		c.ReadinessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
+			PeriodSeconds: 1,
+		}
+		c.LivenessProbe = &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
+			PeriodSeconds:    1,
+			FailureThreshold: 5,
+		}
+	}), "127.0.201.26")
+	mustGet(t, "http://127.0.201.26:8080/healthz")
+	poll.Until(t, waitLong, "Ready by its readiness probe", func() string {
+		if st := p.Status(); condition(st, corev1.PodReady) != corev1.ConditionTrue {
+			return fmt.Sprintf("not ready: %+v", st)
+		}
+		return ""
+	})
+	b, _ := os.ReadFile(p.LogPath("app"))
+	if !strings.Contains(string(b), "listening on 127.0.201.26:8080") {
+		t.Errorf("the server did not listen on its Pod IP only; log:\n%s", b)
+	}
+	if cs := p.Status().ContainerStatuses[0]; cs.RestartCount != 0 {
+		t.Errorf("restarted %d times: the liveness probe failed", cs.RestartCount)
+	}
 }
 
 func TestHostNetworkPodListensOnTheNode(t *testing.T) {

@@ -75,8 +75,12 @@ func startProcess(sb sandbox, shim []string, l launch) (*process, error) {
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:      true,
 			Unshareflags: syscall.CLONE_NEWNS,
-			// No Pdeathsig: it fires when the forking *thread* ends, and Go
-			// ends threads (e.g. another Pod's namespace thread) at will.
+			// Dies with the node, even when the node is SIGKILLed (a test
+			// binary's timeout). Pdeathsig fires when the forking *thread*
+			// ends: sb.start forks on a thread that lives as long as the
+			// process may. It survives the shim's exec of the program (not
+			// set-user-ID, no new credentials).
+			Pdeathsig: syscall.SIGKILL,
 		},
 	}
 	if out != nil { // an *os.File is passed as is: no copying goroutines

@@ -1,7 +1,8 @@
 // Command echoserver is the program the process node's tests run as a
 // pod's container: an HTTP server on :$PORT (default 8080) that answers
 // GET /healthz with 200 and every other path with who it is, from the
-// environment the node gave it. It exits 0 on SIGTERM.
+// environment the node gave it. It exits 0 on SIGTERM, unless
+// IGNORE_SIGTERM=1: then only SIGKILL ends it.
 package main
 
 import (
@@ -27,7 +28,12 @@ func main() {
 	})
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if os.Getenv("IGNORE_SIGTERM") == "1" {
+		signal.Ignore(syscall.SIGTERM)
+		sigs = sigs[:1] // Notify would undo the Ignore
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	go func() {
 		<-ctx.Done()

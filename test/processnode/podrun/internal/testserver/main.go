@@ -1,7 +1,7 @@
 // Command testserver is the program podrun's tests run as containers.
 //
-// As a server (no arguments, or "serve") it listens on ":"+$PORT (8080 by
-// default) and answers:
+// As a server (no arguments, or "serve") it listens on $LISTEN_ADDR, or
+// else on ":"+$PORT (8080 by default), and answers:
 //
 //	GET /healthz         200, or 500 after /sethealthy?v=0
 //	GET /ready           200 after /setready?v=1, else 503
@@ -126,12 +126,16 @@ func serve() {
 			os.Exit(code)
 		}()
 	})
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "8080"
+	addr := os.Getenv("LISTEN_ADDR")
+	if addr == "" {
+		port := os.Getenv("PORT")
+		if port == "" {
+			port = "8080"
+		}
+		addr = ":" + port
 	}
-	fmt.Println("listening on :" + port)
-	if err := http.ListenAndServe(":"+port, mux); err != nil {
+	fmt.Println("listening on " + addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
