@@ -170,12 +170,23 @@ func createTopic(ctx context.Context, t *testing.T, adm *kadm.Client, topic stri
 	if err != nil {
 		t.Fatalf("creating topic %s: %v", topic, err)
 	}
-	details, err := adm.ListTopics(ctx, topic)
-	if err != nil {
-		t.Fatalf("describing topic %s: %v", topic, err)
-	}
-	if got := len(details[topic].Partitions); got != int(partitions) {
-		t.Fatalf("topic %s has %d partitions, want %d", topic, got, partitions)
+	// The broker's metadata cache learns of a new topic from the KRaft
+	// controller a moment after CreateTopic answers: a describe right
+	// away may see it without partitions (seen under a full test run).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		details, err := adm.ListTopics(ctx, topic)
+		if err != nil {
+			t.Fatalf("describing topic %s: %v", topic, err)
+		}
+		got := len(details[topic].Partitions)
+		if got == int(partitions) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s has %d partitions after 30s, want %d", topic, got, partitions)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 }
 
