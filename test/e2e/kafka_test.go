@@ -12,9 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	"github.com/freshetproj/freshet/pkg/buffer/jetstream"
 	kafkabroker "github.com/freshetproj/freshet/test/brokers/kafka"
-	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
 // kafkaPipeline is a real broker with topics "in" and "out" (3 partitions
@@ -141,7 +141,7 @@ func (k *kafkaPipeline) readOut(t *testing.T) *outReader {
 // its value is one produced, and its key is the key it was produced with.
 func (r *outReader) WaitDistinct(t *testing.T, n int, within time.Duration) (dups int) {
 	t.Helper()
-	traffic.WaitUntil(t, within, fmt.Sprintf("%d distinct events in the out topic", n), func() bool {
+	poll.True(t, within, fmt.Sprintf("%d distinct events in the out topic", n), func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return len(r.values) >= n
@@ -202,7 +202,7 @@ func TestKafkaTwoRoutersOneKilled(t *testing.T) {
 	a := startFreshetWith(t, freePort(t), t.TempDir(), shared, k.file)
 	b := startFreshetWith(t, freePort(t), t.TempDir(), shared, k.file)
 	k.produce(t, 0, events)
-	traffic.WaitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
+	poll.True(t, 3*time.Minute, "2,000 events in out", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return len(out.values) >= 2000

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
@@ -43,7 +44,7 @@ func TestKillWholeProcess(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- s.SendAll(ctx, events, 32) }()
 
-	traffic.WaitUntil(t, 3*time.Minute, "3,000 events accepted", func() bool { return s.Accepted.Load() >= 3000 })
+	poll.True(t, 3*time.Minute, "3,000 events accepted", func() bool { return s.Accepted.Load() >= 3000 })
 	first.kill9()
 	acceptedBeforeKill := s.Accepted.Load()
 	delivered, _ := sk.Counts()
@@ -72,7 +73,7 @@ func TestKillReplica(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- s.SendAll(ctx, events, 32) }()
 
-	traffic.WaitUntil(t, 3*time.Minute, "3,000 events accepted", func() bool { return s.Accepted.Load() >= 3000 })
+	poll.True(t, 3*time.Minute, "3,000 events accepted", func() bool { return s.Accepted.Load() >= 3000 })
 	pids := in.childPids(bins.enrich)
 	if len(pids) == 0 {
 		t.Fatal("found no go-enrich replica to kill")

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshetproj/freshet/test/internal/traffic"
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 // TestSamplePipeline runs samples/pipeline.yaml exactly as the README does
@@ -35,7 +35,7 @@ func TestSamplePipeline(t *testing.T) {
 		want[id+"-enriched-classified"] = 1 + i%2
 	}
 	got := map[string]int{}
-	traffic.WaitUntil(t, 2*time.Minute, "40-ish sink lines", func() bool {
+	poll.True(t, 2*time.Minute, "40-ish sink lines", func() bool {
 		got = map[string]int{}
 		for _, line := range in.stdout.snapshot() {
 			var e struct {

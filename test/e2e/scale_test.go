@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
@@ -75,7 +76,7 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 	if n, _ := in.metric(t, "freshet_cold_start_seconds_count", `function="default/fn"`); n < 1 {
 		t.Fatalf("no cold start recorded")
 	}
-	traffic.WaitUntil(t, time.Minute, "the function to return to zero", func() bool {
+	poll.True(t, time.Minute, "the function to return to zero", func() bool {
 		return in.ready(t, "default/fn") == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	in.stop()
@@ -97,7 +98,7 @@ func TestBurstScalesUpAndDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	sk.WaitDistinct(t, n, 5*time.Minute)
-	traffic.WaitUntil(t, time.Minute, "the function to return to zero", func() bool {
+	poll.True(t, time.Minute, "the function to return to zero", func() bool {
 		return in.ready(t, "default/fn") == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	stopWatch()
@@ -225,7 +226,7 @@ func TestShrinkUnderTraffic(t *testing.T) {
 	if err := s.SendAll(ctx, burst, 32); err != nil {
 		t.Fatal(err)
 	}
-	traffic.WaitUntil(t, 2*time.Minute, "4 replicas", func() bool { return len(in.childPids(bins.noop)) == 4 })
+	poll.True(t, 2*time.Minute, "4 replicas", func() bool { return len(in.childPids(bins.noop)) == 4 })
 
 	// Steady traffic, well within one replica, until the function is down to 1.
 	var failed, sent atomic.Int64
@@ -266,7 +267,7 @@ func TestShrinkUnderTraffic(t *testing.T) {
 			sent.Store(int64(i + 1))
 		}
 	}()
-	traffic.WaitUntil(t, 2*time.Minute, "the function to shrink to 1 replica", func() bool { return len(in.childPids(bins.noop)) == 1 })
+	poll.True(t, 2*time.Minute, "the function to shrink to 1 replica", func() bool { return len(in.childPids(bins.noop)) == 1 })
 	close(stop)
 	wg.Wait()
 	if f := failed.Load(); f != 0 {

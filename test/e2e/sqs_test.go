@@ -13,8 +13,8 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	sqsbrokers "github.com/freshetproj/freshet/test/brokers/sqs"
-	"github.com/freshetproj/freshet/test/internal/traffic"
 )
 
 // TestSQSFromZeroExactCounts: a function at zero fed by an SQS queue
@@ -83,7 +83,7 @@ spec:
 
 	var mu sync.Mutex
 	got := map[string]int{} // ce_id → times
-	traffic.WaitUntil(t, 4*time.Minute, fmt.Sprintf("%d distinct events in the out queue", n), func() bool {
+	poll.True(t, 4*time.Minute, fmt.Sprintf("%d distinct events in the out queue", n), func() bool {
 		r, err := cl.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(outURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
 		if err != nil {
 			t.Fatalf("receive: %v", err)
@@ -120,7 +120,7 @@ spec:
 	if asked := maxScaledTo(in.stderr.snapshot()); asked < 1 {
 		t.Fatal("the function was never woken")
 	}
-	traffic.WaitUntil(t, time.Minute, "the function back at zero", func() bool {
+	poll.True(t, time.Minute, "the function back at zero", func() bool {
 		return in.ready(t, "default/q-fn") == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	t.Logf("%d messages sqs → function → sqs, %d duplicates", n, dups)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/freshetproj/freshet/test/internal/traffic"
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 // streamPipeline is a broker's topic → noop function → a topic of the
@@ -36,7 +36,7 @@ func killWholeProcess(t *testing.T, p streamPipeline) {
 	addr, data := freePort(t), filepath.Join(t.TempDir(), "data")
 	first := startFreshet(t, addr, data, p.yaml())
 	p.produce(t, 0, events)
-	traffic.WaitUntil(t, 3*time.Minute, "2,000 events in out", func() bool {
+	poll.True(t, 3*time.Minute, "2,000 events in out", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return len(out.values) >= 2000
@@ -58,7 +58,7 @@ func scaleFromZero(t *testing.T, p streamPipeline, fnKey string) {
 	}
 	p.produce(t, 0, 100)
 	out.WaitDistinct(t, 100, 2*time.Minute)
-	traffic.WaitUntil(t, time.Minute, "the function back at zero", func() bool {
+	poll.True(t, time.Minute, "the function back at zero", func() bool {
 		return in.ready(t, fnKey) == 0 && len(in.childPids(bins.noop)) == 0
 	})
 	in.stop()

@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 // RunManager starts a controller-runtime manager on cfg with the Freshet
@@ -107,17 +109,7 @@ func Eventually(t testing.TB, what string, cond func() (ok bool, last string)) {
 // real processes and several controllers in turn.
 func EventuallyWithin(t testing.TB, within time.Duration, what string, cond func() (ok bool, last string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
-	t.Fatalf("timed out waiting for %s: %s", what, last)
+	poll.Until(t, within, what, poll.Check(cond))
 }
 
 // UserWithRules provisions a user called name, bound in ns to a Role with

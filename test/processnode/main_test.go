@@ -22,10 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	"github.com/freshetproj/freshet/test/envtest"
 	"github.com/freshetproj/freshet/test/internal/child"
 	"github.com/freshetproj/freshet/test/processnode/internal/nodetest"
-	"github.com/freshetproj/freshet/test/processnode/internal/poll"
 	"github.com/freshetproj/freshet/test/processnode/podrun"
 )
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/cloudevent"
 	"github.com/freshetproj/freshet/pkg/source"
+
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 // System is one fresh stream of a source's system — a new topic and
@@ -168,17 +170,9 @@ func anyKey(m map[string]bool) string {
 	return ""
 }
 
-// Eventually polls cond every 50ms until it holds, or fails t after
-// within with cond's last message.
+// Eventually polls cond until it holds, or fails t after within with
+// cond's last message (poll.Until, for sources' own tests).
 func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	last := ""
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-	}
-	t.Fatalf("timed out after %v waiting for %s: %s", within, what, last)
+	poll.Until(t, within, what, poll.Check(cond))
 }

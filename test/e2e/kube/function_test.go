@@ -15,6 +15,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 // newNamespace creates a namespace for one test and deletes it afterwards.
@@ -62,14 +64,6 @@ func kubectl(t *testing.T, args ...string) string {
 	return out
 }
 
-// eventually polls cond until it holds, failing t after within.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if err := poll(within, what, func() (bool, error) { return cond(), nil }); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // pods lists the Pods of namespace ns.
 func pods(t *testing.T, ns string) []corev1.Pod {
 	t.Helper()
@@ -100,7 +94,7 @@ func deploymentReplicas(t *testing.T, ns string) int {
 // are gone.
 func atZero(t *testing.T, ns string, within time.Duration) {
 	t.Helper()
-	eventually(t, within, "the functions of "+ns+" to return to zero with no Pod left", func() bool {
+	poll.True(t, within, "the functions of "+ns+" to return to zero with no Pod left", func() bool {
 		return deploymentReplicas(t, ns) == 0 && len(pods(t, ns)) == 0
 	})
 }
@@ -128,7 +122,7 @@ func TestScaleToZeroInferenceEndpoint(t *testing.T) {
 	apply(t, ns, sentiment)
 	wantURL := fmt.Sprintf("%s/functions/%s/sentiment", env.activator, ns)
 
-	eventually(t, time.Minute, "kubectl get fn to show sentiment Ready at 0 replicas with its URL", func() bool {
+	poll.True(t, time.Minute, "kubectl get fn to show sentiment Ready at 0 replicas with its URL", func() bool {
 		out, _ := kubectlOut("-n", ns, "get", "fn", "sentiment", "--no-headers")
 		f := strings.Fields(out)
 		// NAME READY REPLICAS BACKLOG URL AGE

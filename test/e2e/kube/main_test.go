@@ -209,7 +209,7 @@ func startNode(b binaries) (func(), error) {
 		logFile.Close()
 	}
 	// The node is up when its Node is Ready.
-	err = poll(2*time.Minute, "the process node's Node to be Ready", func() (bool, error) {
+	err = await(2*time.Minute, "the process node's Node to be Ready", func() (bool, error) {
 		if exited, err := p.Exited(); exited {
 			return false, fmt.Errorf("the process node exited (%v):\n%s", err, child.TailFile(logPath, 40))
 		}
@@ -230,8 +230,9 @@ func kubectlOut(args ...string) (string, error) {
 	return env.cluster.Kubectl(ctx, args...)
 }
 
-// poll calls cond until it returns true or an error, or within passes.
-func poll(within time.Duration, what string, cond func() (bool, error)) error {
+// await calls cond until it returns true or an error, or within passes:
+// poll.Until for TestMain, which has no t.
+func await(within time.Duration, what string, cond func() (bool, error)) error {
 	deadline := time.Now().Add(within)
 	for {
 		ok, err := cond()

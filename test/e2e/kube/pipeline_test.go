@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	freshetv1alpha1 "github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 	"github.com/freshetproj/freshet/test/internal/traffic"
 )
@@ -64,7 +65,7 @@ spec:
 func running(t *testing.T, ns, manifest string) {
 	t.Helper()
 	apply(t, ns, manifest)
-	eventually(t, 2*time.Minute, "pipeline e2e to be Running and Ready", func() bool {
+	poll.True(t, 2*time.Minute, "pipeline e2e to be Running and Ready", func() bool {
 		out, _ := kubectlOut("-n", ns, "get", "pl", "e2e", "-o",
 			`jsonpath={.status.phase}/{.status.conditions[?(@.type=="Ready")].status}`)
 		return out == "Running/True"
@@ -143,9 +144,9 @@ func TestPipelinePauseResume(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- s.SendAll(ctx, events, 32) }()
 
-	traffic.WaitUntil(t, 3*time.Minute, "1,000 events accepted", func() bool { return s.Accepted.Load() >= 1000 })
+	poll.True(t, 3*time.Minute, "1,000 events accepted", func() bool { return s.Accepted.Load() >= 1000 })
 	kubectl(t, "-n", ns, "patch", "pl", "e2e", "--type=merge", "-p", `{"spec":{"lifecycle":{"desiredPhase":"Paused"}}}`)
-	eventually(t, 3*time.Minute, "pipeline e2e to be Paused", func() bool {
+	poll.True(t, 3*time.Minute, "pipeline e2e to be Paused", func() bool {
 		return slices.Contains(phases(), freshetv1alpha1.PhasePaused)
 	})
 	pausedAt := s.Accepted.Load()
@@ -222,7 +223,7 @@ func TestFunctionPodDeleted(t *testing.T) {
 	ns := newNamespace(t)
 	sk := traffic.NewSink(t)
 	running(t, ns, pipeline(sk.Srv.URL, 1))
-	eventually(t, 2*time.Minute, "both functions to have a Ready Pod", func() bool {
+	poll.True(t, 2*time.Minute, "both functions to have a Ready Pod", func() bool {
 		return readyPods(t, ns) == 2
 	})
 
@@ -232,7 +233,7 @@ func TestFunctionPodDeleted(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- s.SendAll(ctx, events, 32) }()
 
-	traffic.WaitUntil(t, 3*time.Minute, "1,500 events delivered", func() bool {
+	poll.True(t, 3*time.Minute, "1,500 events delivered", func() bool {
 		d, _ := sk.Counts()
 		return d >= 1500
 	})

@@ -174,15 +174,3 @@ func Expected(n int) map[string]bool {
 	}
 	return want
 }
-
-// WaitUntil polls cond until it holds, failing t after within.
-func WaitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval
-	}
-}

@@ -15,7 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/freshetproj/freshet/test/processnode/internal/poll"
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 func httpProbe(path string, port int32) *corev1.Probe {

@@ -22,7 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/freshetproj/freshet/test/processnode/internal/poll"
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 var (

@@ -16,8 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/freshetproj/freshet/internal/poll"
 	"github.com/freshetproj/freshet/test/internal/child"
-	"github.com/freshetproj/freshet/test/processnode/internal/poll"
 )
 
 // This package's tests use 127.0.201.0/24 for Pod IPs, one address per test,

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/freshetproj/freshet/test/processnode/internal/poll"
+	"github.com/freshetproj/freshet/internal/poll"
 )
 
 // NodeReady is a poll.Until condition: "" once the node called name is

@@ -52,3 +52,14 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	r.msg = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
+
+func TestTrueReturnsOnceItHolds(t *testing.T) {
+	asks := 0
+	True(t, 10*time.Second, "the second ask", func() bool {
+		asks++
+		return asks == 2
+	})
+	if asks != 2 {
+		t.Errorf("asked %d times, want 2", asks)
+	}
+}
