@@ -96,36 +96,8 @@ func TestReadImages(t *testing.T) {
 // node registers, runs a pod that answers at its own IP, and on SIGTERM
 // stops it and exits 0.
 func TestBinaryRunsAPod(t *testing.T) {
-	env := envtest.Shared(t)
-	ns := env.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	client, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	dir := t.TempDir()
-	images := filepath.Join(dir, "images.yaml")
-	if err := os.WriteFile(images, []byte(nodetest.EchoImage+":\n  entrypoint: ["+nodetest.Bin("echoserver")+"]\n  env: [PORT=8080]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const nodeName = "pn-binary"
-	logs := &child.TailBuffer{Max: 32 << 10}
-	cmd := exec.Command(nodetest.Bin("processnode"),
-		"--kubeconfig", env.Kubeconfig, "--node-name", nodeName, "--pod-ips", "127.0.202.201-127.0.202.220",
-		"--dir", filepath.Join(dir, "state"), "--images", images, "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	proc, err := child.StartProcess(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		proc.Kill()
-		if t.Failed() {
-			t.Logf("processnode log (tail):\n%s", logs.String())
-		}
-	})
+	ctx, client, ns, cmd, proc, logs := startBinary(t, nodeName, "127.0.202.201-127.0.202.220", "\n  env: [PORT=8080]")
 
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, nodetest.EchoPod(ns, "echo", nodeName), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -173,35 +145,8 @@ func TestBinaryRunsAPod(t *testing.T) {
 // timeout would): the pods' processes, in process groups of their own, must
 // not outlive it, in a network namespace of their own or the host's.
 func TestKilledNodeTakesItsPodsWithIt(t *testing.T) {
-	env := envtest.Shared(t)
-	ns := env.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	client, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	images := filepath.Join(dir, "images.yaml")
-	if err := os.WriteFile(images, []byte(nodetest.EchoImage+":\n  entrypoint: ["+nodetest.Bin("echoserver")+"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const nodeName = "pn-killed"
-	logs := &child.TailBuffer{Max: 32 << 10}
-	cmd := exec.Command(nodetest.Bin("processnode"),
-		"--kubeconfig", env.Kubeconfig, "--node-name", nodeName, "--pod-ips", "127.0.202.141-127.0.202.159",
-		"--dir", filepath.Join(dir, "state"), "--images", images, "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	proc, err := child.StartProcess(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		proc.Kill()
-		if t.Failed() {
-			t.Logf("processnode log (tail):\n%s", logs.String())
-		}
-	})
+	ctx, client, ns, cmd, proc, _ := startBinary(t, nodeName, "127.0.202.141-127.0.202.159", "")
 
 	ports, err := child.FreePorts(1)
 	if err != nil {
@@ -239,6 +184,42 @@ func TestKilledNodeTakesItsPodsWithIt(t *testing.T) {
 			return ""
 		})
 	}
+}
+
+// startBinary starts the built command as node nodeName against the
+// shared API server, with the echo server as its one image (imageExtra is
+// appended to the image's YAML entry) and Pod IPs from podIPs; it is killed
+// when t ends, and its log shown if t failed.
+func startBinary(t *testing.T, nodeName, podIPs, imageExtra string) (ctx context.Context, client kubernetes.Interface, ns string, cmd *exec.Cmd, proc *child.Process, logs *child.TailBuffer) {
+	t.Helper()
+	env := envtest.Shared(t)
+	ns = env.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	client, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	images := filepath.Join(dir, "images.yaml")
+	if err := os.WriteFile(images, []byte(nodetest.EchoImage+":\n  entrypoint: ["+nodetest.Bin("echoserver")+"]"+imageExtra+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs = &child.TailBuffer{Max: 32 << 10}
+	cmd = exec.Command(nodetest.Bin("processnode"),
+		"--kubeconfig", env.Kubeconfig, "--node-name", nodeName, "--pod-ips", podIPs,
+		"--dir", filepath.Join(dir, "state"), "--images", images, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if proc, err = child.StartProcess(cmd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proc.Kill()
+		if t.Failed() {
+			t.Logf("processnode log (tail):\n%s", logs.String())
+		}
+	})
+	return ctx, client, ns, cmd, proc, logs
 }
 
 // alive reports whether pid is a live (not zombie) process. An orphan's
