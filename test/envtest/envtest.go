@@ -3,8 +3,8 @@
 // CRDs installed, plus a kubectl and a kubeconfig for tests that run
 // `kubectl apply`.
 //
-// The binaries come from KUBEBUILDER_ASSETS when it is set (make test sets
-// it), or else from hack/test-binaries.sh, which builds them from the Go
+// The binaries come from KUBEBUILDER_ASSETS when it holds them (make test
+// sets it), or else from hack/test-binaries.sh, which builds them from the Go
 // module proxy once and caches them; so `go test ./...` needs no setup, though
 // the very first build takes several minutes. If the binaries cannot be had
 // the test fails, saying what is missing: it never skips.
@@ -26,7 +26,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +81,7 @@ type Env struct {
 
 	env      *crenvtest.Environment
 	dir      string
-	logs     *tailBuffer
+	logs     *child.TailBuffer
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -121,7 +120,7 @@ func New(opts Options) (*Env, error) {
 		return nil, err
 	}
 
-	logs := &tailBuffer{max: 16 << 10}
+	logs := &child.TailBuffer{Max: 16 << 10}
 	env := &crenvtest.Environment{
 		Scheme:                   scheme,
 		CRDDirectoryPaths:        crdDirs,
@@ -345,58 +344,12 @@ var assets struct {
 }
 
 // AssetsDir returns the directory holding etcd, kube-apiserver and kubectl:
-// KUBEBUILDER_ASSETS if set, or else the directory hack/test-binaries.sh
-// prints, building the binaries first if they are not cached. The result
-// is computed once per process.
+// KUBEBUILDER_ASSETS if it has all of them, or else the directory
+// hack/test-binaries.sh prints, building the binaries first if they are not
+// cached (see child.KubeBinaries). The result is computed once per process.
 func AssetsDir() (string, error) {
-	assets.once.Do(func() { assets.dir, assets.err = findAssets() })
+	assets.once.Do(func() { assets.dir, assets.err = child.KubeBinaries("envtest", Binaries) })
 	return assets.dir, assets.err
-}
-
-func findAssets() (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		if missing := missingBinaries(dir); len(missing) > 0 {
-			return "", fmt.Errorf("envtest: KUBEBUILDER_ASSETS=%s lacks %s; unset it to have hack/test-binaries.sh build them, or run: export KUBEBUILDER_ASSETS=\"$(hack/test-binaries.sh)\"",
-				dir, strings.Join(missing, ", "))
-		}
-		return dir, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", fmt.Errorf("envtest: KUBEBUILDER_ASSETS is not set and %w", err)
-	}
-	script := filepath.Join(root, "hack", "test-binaries.sh")
-	fmt.Fprintf(os.Stderr, "envtest: KUBEBUILDER_ASSETS is not set; running %s (a first build takes several minutes)\n", script)
-	cmd := exec.Command("bash", script)
-	cmd.Dir = root
-	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 8 << 10}
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(os.Stderr, stderr)
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("envtest: KUBEBUILDER_ASSETS is not set and %s could not build %s: %w\n%s",
-			script, strings.Join(Binaries, ", "), err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	dir := strings.TrimSpace(lines[len(lines)-1])
-	if dir == "" {
-		return "", fmt.Errorf("envtest: %s printed no directory", script)
-	}
-	if missing := missingBinaries(dir); len(missing) > 0 {
-		return "", fmt.Errorf("envtest: %s printed %s, which lacks %s", script, dir, strings.Join(missing, ", "))
-	}
-	return dir, nil
-}
-
-func missingBinaries(dir string) []string {
-	var missing []string
-	for _, b := range Binaries {
-		fi, err := os.Stat(filepath.Join(dir, b))
-		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-			missing = append(missing, b)
-		}
-	}
-	return missing
 }
 
 // RepoRoot returns the root of the Freshet repository.
@@ -414,27 +367,4 @@ func DefaultCRDDir() (string, error) {
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

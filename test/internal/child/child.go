@@ -61,21 +61,31 @@ func Script(system, what string, args ...string) (string, error) {
 	}
 	script := filepath.Join(root, "hack", system, system+".sh")
 	fmt.Fprintf(os.Stderr, "%s: running %s %s\n", system, script, strings.Join(args, " "))
-	cmd := exec.Command("bash", append([]string{script}, args...)...)
-	cmd.Dir = root
-	var stdout bytes.Buffer
-	stderr := &TailBuffer{Max: 8 << 10}
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(os.Stderr, stderr)
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s: %s %s could not install %s: %w\n%s", system, script, strings.Join(args, " "), what, err, stderr)
+	out, stderrTail, err := runScript(root, script, args...)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s %s could not install %s: %w\n%s", system, script, strings.Join(args, " "), what, err, stderrTail)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	out := strings.TrimSpace(lines[len(lines)-1])
 	if out == "" {
 		return "", fmt.Errorf("%s: %s %s printed nothing; it should print where it installed %s", system, script, strings.Join(args, " "), what)
 	}
 	return out, nil
+}
+
+// runScript runs `bash script args...` in dir and returns the last line of
+// its standard output, where the hack/ scripts print what they installed.
+// Its standard error goes to the test binary's too, since a cold install
+// takes a while and that shows progress; the last 8 KiB of it come back as
+// stderrTail for the caller's error.
+func runScript(dir, script string, args ...string) (lastLine, stderrTail string, err error) {
+	cmd := exec.Command("bash", append([]string{script}, args...)...)
+	cmd.Dir = dir
+	var stdout bytes.Buffer
+	stderr := &TailBuffer{Max: 8 << 10}
+	cmd.Stdout = &stdout
+	cmd.Stderr = io.MultiWriter(os.Stderr, stderr)
+	err = cmd.Run()
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1]), stderr.String(), err
 }
 
 // Java returns the java binary ($JAVA_HOME/bin/java, or java on PATH); the
