@@ -18,8 +18,13 @@ import (
 const (
 	// FunctionLabelKey names the Function (or Vertex) the pod runs.
 	FunctionLabelKey = "freshet.dev/function"
-	// ComponentLabelKey is "function" on function pods.
+	// ComponentLabelKey is ComponentFunction on function pods.
 	ComponentLabelKey = "app.kubernetes.io/component"
+	// ComponentFunction is the value of ComponentLabelKey on function pods.
+	ComponentFunction = "function"
+	// PortName names the container port (and the Service port) a function
+	// serves CloudEvents on.
+	PortName = "http"
 	// ContainerName is the function's container in the pod.
 	ContainerName = "function"
 	// ServicePort is the port the function's Service serves on.
@@ -45,7 +50,7 @@ func (w Workload) Selector() map[string]string {
 }
 
 func (w Workload) labels() map[string]string {
-	l := map[string]string{ComponentLabelKey: "function"}
+	l := map[string]string{ComponentLabelKey: ComponentFunction}
 	for k, v := range w.Labels {
 		l[k] = v
 	}
@@ -98,7 +103,7 @@ func MakeService(w Workload) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Selector: w.Selector(),
 			Ports: []corev1.ServicePort{{
-				Name:       "http",
+				Name:       PortName,
 				Port:       ServicePort,
 				TargetPort: intstr.FromInt32(w.Spec.Container.Port),
 				Protocol:   corev1.ProtocolTCP,
@@ -117,7 +122,7 @@ func makePodSpec(spec *v1alpha1.FunctionSpec) corev1.PodSpec {
 		Args:       c.Args,
 		WorkingDir: c.WorkingDir,
 		Env:        env,
-		Ports:      []corev1.ContainerPort{{Name: "http", ContainerPort: c.Port, Protocol: corev1.ProtocolTCP}},
+		Ports:      []corev1.ContainerPort{{Name: PortName, ContainerPort: c.Port, Protocol: corev1.ProtocolTCP}},
 		Resources:  c.Resources,
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler: corev1.ProbeHandler{

@@ -45,7 +45,7 @@ type Router interface {
 // under the manager the activator already has.
 //
 // A pod belongs to a function when it carries the labels workload gives
-// every function pod: workload.ComponentLabelKey "function" and
+// every function pod: workload.ComponentLabelKey = workload.ComponentFunction and
 // workload.FunctionLabelKey, whose value is also the name of the
 // function's Service (the Service selects its pods by that label), hence
 // the Router key "<namespace>/<value>".
@@ -56,14 +56,14 @@ type Endpoints struct {
 	Router Router
 }
 
-// Selector selects function pods. Give it to the manager's cache, see
+// selector selects function pods. Give it to the manager's cache, see
 // CacheByObject.
-func Selector() labels.Selector {
+func selector() labels.Selector {
 	r1, err := labels.NewRequirement(workload.FunctionLabelKey, selection.Exists, nil)
 	if err != nil {
 		panic(err)
 	}
-	r2, err := labels.NewRequirement(workload.ComponentLabelKey, selection.Equals, []string{"function"})
+	r2, err := labels.NewRequirement(workload.ComponentLabelKey, selection.Equals, []string{workload.ComponentFunction})
 	if err != nil {
 		panic(err)
 	}
@@ -75,7 +75,7 @@ func Selector() labels.Selector {
 // the cluster in memory.
 func CacheByObject() map[client.Object]cache.ByObject {
 	return map[client.Object]cache.ByObject{
-		&corev1.Pod{}: {Label: Selector()},
+		&corev1.Pod{}: {Label: selector()},
 	}
 }
 
@@ -83,7 +83,7 @@ func CacheByObject() map[client.Object]cache.ByObject {
 func functionOf(obj client.Object) (types.NamespacedName, bool) {
 	l := obj.GetLabels()
 	fn := l[workload.FunctionLabelKey]
-	if fn == "" || l[workload.ComponentLabelKey] != "function" {
+	if fn == "" || l[workload.ComponentLabelKey] != workload.ComponentFunction {
 		return types.NamespacedName{}, false
 	}
 	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: fn}, true
@@ -115,7 +115,7 @@ func (e *Endpoints) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	var list corev1.PodList
 	if err := e.Client.List(ctx, &list, client.InNamespace(req.Namespace), client.MatchingLabels{
 		workload.FunctionLabelKey:  req.Name,
-		workload.ComponentLabelKey: "function",
+		workload.ComponentLabelKey: workload.ComponentFunction,
 	}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing pods of function %s: %w", req.NamespacedName, err)
 	}

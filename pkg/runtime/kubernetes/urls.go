@@ -10,17 +10,13 @@ import (
 	"github.com/freshetproj/freshet/pkg/reconciler/workload"
 )
 
-// PortName is the name of the container port (and of the Service port) a
-// function serves CloudEvents on.
-const PortName = "http"
-
 // URLs returns the base URLs (http://<pod IP>:<port>) of the pods in that
 // take traffic, sorted and without duplicates; never nil.
 //
 // A pod takes traffic when it is not being deleted (so that it drains),
 // has a Pod IP, is Running and its Ready condition is True: the same
 // pods the EndpointSlice controller would publish as ready. The port is
-// that of the container port named PortName of the function's container
+// that of the container port named workload.PortName of the function's container
 // (workload.ContainerName); a pod without one contributes nothing. Only
 // status.podIP is used: on a dual-stack cluster it is the primary address,
 // which is enough to reach the replica. IPv6 addresses are bracketed.
@@ -59,7 +55,7 @@ func httpPort(p *corev1.Pod) (int32, bool) {
 			continue
 		}
 		for _, port := range c.Ports {
-			if port.Name == PortName && port.ContainerPort > 0 {
+			if port.Name == workload.PortName && port.ContainerPort > 0 {
 				return port.ContainerPort, true
 			}
 		}
