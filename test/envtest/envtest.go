@@ -211,10 +211,7 @@ func (e *Env) UserKubeconfig(path, name string, groups ...string) (*rest.Config,
 // KubectlCmd returns an exec.Cmd running kubectl against this API server with
 // the given arguments, for tests that need stdin or their own handling.
 func (e *Env) KubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
-	all := append([]string{"--kubeconfig=" + e.Kubeconfig, "--cache-dir=" + filepath.Join(e.dir, "kubectl-cache")}, args...)
-	cmd := exec.CommandContext(ctx, e.KubectlPath, all...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.Kubeconfig)
-	return cmd
+	return child.KubectlCmd(ctx, e.KubectlPath, e.Kubeconfig, e.dir, args...)
 }
 
 // Kubectl runs kubectl against this API server and returns its standard

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/freshetproj/freshet/internal/poll"
+	"github.com/freshetproj/freshet/pkg/cloudevent"
 )
 
 // newNamespace creates a namespace for one test and deletes it afterwards.
@@ -168,15 +169,13 @@ func invoke(t *testing.T, url, id, data string) (status int, body, ceType string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(data))
+	req, err := cloudevent.NewRequest(ctx, url, &cloudevent.Event{
+		SpecVersion: "1.0", ID: id, Source: "/e2e/kube", Type: "dev.freshet.e2e.text",
+		DataContentType: "application/json", Data: []byte(data),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Ce-Specversion", "1.0")
-	req.Header.Set("Ce-Id", id)
-	req.Header.Set("Ce-Source", "/e2e/kube")
-	req.Header.Set("Ce-Type", "dev.freshet.e2e.text")
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)

@@ -20,16 +20,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	freshetv1alpha1 "github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
+	"github.com/freshetproj/freshet/test/envtest"
 	"github.com/freshetproj/freshet/test/internal/child"
 	"github.com/freshetproj/freshet/test/internal/kubecluster"
 )
@@ -56,7 +52,6 @@ var env struct {
 	client    client.WithWatch
 	activator string // base URL of the activator, e.g. http://127.0.0.1:31234
 	nodeDir   string // the process node's state: pod logs
-	node      *child.Process
 }
 
 func TestMain(m *testing.M) {
@@ -102,10 +97,7 @@ func run(m *testing.M) (code int, err error) {
 	defer env.cluster.Stop()
 	fmt.Fprintf(os.Stderr, "kube e2e: control plane up in %v\n", time.Since(started).Round(time.Millisecond))
 
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(freshetv1alpha1.AddToScheme(scheme))
-	if env.client, err = client.NewWithWatch(env.cluster.RESTConfig(), client.Options{Scheme: scheme}); err != nil {
+	if env.client, err = client.NewWithWatch(env.cluster.RESTConfig(), client.Options{Scheme: envtest.Scheme()}); err != nil {
 		return 1, err
 	}
 
@@ -127,7 +119,7 @@ type binaries struct {
 }
 
 // build compiles the binaries into dir, in one go invocation so that
-// compiling and linking overlap.
+// compiling and linking overlap; go names each after its package.
 func build(root, dir string) (binaries, error) {
 	b := binaries{
 		controller: filepath.Join(dir, "controller"),
@@ -140,22 +132,15 @@ func build(root, dir string) (binaries, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return b, err
 	}
-	pkgs := [][2]string{
-		{b.controller, "./cmd/controller"},
-		{b.activator, "./cmd/activator"},
-		{b.node, "./test/processnode"},
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+		"./cmd/controller", "./cmd/activator", "./test/processnode",
 		// The NATS server the activator's client library comes with: a
 		// main package at the module root, so no extra dependency.
-		{b.nats, "github.com/nats-io/nats-server/v2"},
-		{b.enrich, "./samples/functions/go-enrich"},
-		{b.noop, "./test/bench/noopfn"},
-	}
-	for _, p := range pkgs {
-		cmd := exec.Command("go", "build", "-o", p[0], p[1])
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return b, fmt.Errorf("building %s: %v\n%s", p[1], err, out)
-		}
+		"github.com/nats-io/nats-server/v2",
+		"./samples/functions/go-enrich", "./test/bench/noopfn")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return b, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return b, nil
 }
@@ -197,15 +182,9 @@ func startNode(b binaries) (func(), error) {
 		logFile.Close()
 		return nil, fmt.Errorf("starting the process node: %w", err)
 	}
-	env.node = p
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.Done():
-		case <-time.After(90 * time.Second):
-			fmt.Fprintln(os.Stderr, "kube e2e: the process node did not stop in 90s; killing it")
-			p.Kill()
-		}
+		// SIGTERM stops every Pod (their processes) before the node exits.
+		p.Stop(90 * time.Second)
 		logFile.Close()
 	}
 	// The node is up when its Node is Ready.

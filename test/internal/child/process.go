@@ -3,6 +3,7 @@ package child
 import (
 	"os/exec"
 	"sync"
+	"time"
 )
 
 // Process is a started child in its own process group, reaped in the
@@ -58,4 +59,18 @@ func (p *Process) Exited() (bool, error) {
 	default:
 		return false, nil
 	}
+}
+
+// Stop asks the process group to end (SIGTERM), waits up to grace for the
+// process to exit, then kills the group; it returns once the process is
+// reaped.
+func (p *Process) Stop(grace time.Duration) {
+	if exited, _ := p.Exited(); !exited {
+		SignalGroup(p.cmd, Terminate)
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+		}
+	}
+	p.Kill() // a no-op once it has exited
 }

@@ -26,7 +26,6 @@ const (
 type component struct {
 	name    string
 	logPath string
-	cmd     *exec.Cmd
 	proc    *child.Process
 }
 
@@ -44,20 +43,11 @@ func startComponent(name, binary, logPath string, args []string) (*component, er
 	if err != nil {
 		return nil, fmt.Errorf("kubecluster: starting %s: %w", binary, err)
 	}
-	return &component{name: name, logPath: logPath, cmd: cmd, proc: proc}, nil
+	return &component{name: name, logPath: logPath, proc: proc}, nil
 }
 
 // stop sends SIGTERM to the process group, and SIGKILL after grace.
-func (c *component) stop(grace time.Duration) {
-	if exited, _ := c.proc.Exited(); !exited {
-		child.SignalGroup(c.cmd, child.Terminate)
-		select {
-		case <-c.proc.Done():
-		case <-time.After(grace):
-		}
-	}
-	c.proc.Kill() // a no-op once it has exited; reaps it otherwise
-}
+func (c *component) stop(grace time.Duration) { c.proc.Stop(grace) }
 
 // exited returns an error describing the exit if the process has exited.
 func (c *component) exited() error {

@@ -101,15 +101,11 @@ type Cluster struct {
 	Dir string
 	// Kubeconfig is the path of an admin kubeconfig file.
 	Kubeconfig string
-	// Server is the API server's URL, https://127.0.0.1:<Port>.
+	// Server is the API server's URL, https://127.0.0.1:<port>.
 	Server string
-	// Host and Port are where the API server listens.
-	Host string
-	Port int
-	// CAFile is the path of the CA certificate (PEM) the API server's
-	// serving certificate is signed by; CAPEM is its content.
-	CAFile string
-	CAPEM  []byte
+	// CAPEM is the CA certificate (PEM) the API server's serving
+	// certificate is signed by.
+	CAPEM []byte
 	// Token is the admin's bearer token (group system:masters).
 	Token string
 	// BinDir holds the binaries; KubectlPath is the kubectl among them.
@@ -138,7 +134,6 @@ func New(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{
 		Dir:         dir,
-		Host:        "127.0.0.1",
 		BinDir:      bin,
 		KubectlPath: filepath.Join(bin, "kubectl"),
 		opts:        opts,
@@ -203,7 +198,7 @@ func (c *Cluster) writeFiles() error {
 	var tok [32]byte
 	_, _ = rand.Read(tok[:])
 	c.Token = hex.EncodeToString(tok[:])
-	c.CAFile, c.CAPEM = l.caFile(), p.caCert
+	c.CAPEM = p.caCert
 	for path, data := range map[string][]byte{
 		l.caFile():          p.caCert,
 		l.servingCertFile(): p.servingCert,
@@ -228,7 +223,7 @@ func (c *Cluster) startOnce(ctx context.Context, notes *os.File) (err error) {
 	}
 	l := layout{dir: c.Dir, etcdClientPort: ports[0], etcdPeerPort: ports[1],
 		apiServerPort: ports[2], kcmPort: ports[3], schedulerPort: ports[4]}
-	c.layout, c.Port, c.Server, c.Kubeconfig = l, l.apiServerPort, l.server(), l.kubeconfig()
+	c.layout, c.Server, c.Kubeconfig = l, l.server(), l.kubeconfig()
 	c.components = nil
 	defer func() {
 		if err == nil {
@@ -372,10 +367,7 @@ func (c *Cluster) RESTConfig() *rest.Config {
 // KubectlCmd returns an exec.Cmd running kubectl against the cluster with
 // args, for callers that need standard input or their own handling.
 func (c *Cluster) KubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
-	all := append([]string{"--kubeconfig=" + c.Kubeconfig, "--cache-dir=" + filepath.Join(c.Dir, "kubectl-cache")}, args...)
-	cmd := exec.CommandContext(ctx, c.KubectlPath, all...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
-	return cmd
+	return child.KubectlCmd(ctx, c.KubectlPath, c.Kubeconfig, c.Dir, args...)
 }
 
 // Kubectl runs kubectl against the cluster and returns its combined
@@ -391,11 +383,6 @@ func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
 // LogPath is the log file of a component (Etcd, APIServer,
 // ControllerManager or Scheduler).
 func (c *Cluster) LogPath(component string) string { return c.layout.logFile(component) }
-
-// LogTail returns the last n bytes of a component's log.
-func (c *Cluster) LogTail(component string, n int) string {
-	return child.TailFile(c.LogPath(component), n)
-}
 
 // Check returns an error, with the end of its log, if a component has
 // exited; tests can call it when something times out, to tell a dead

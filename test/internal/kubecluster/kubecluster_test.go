@@ -60,8 +60,8 @@ func TestClusterRunsControllersAndScheduler(t *testing.T) {
 	began := time.Now()
 	c := kubecluster.Start(t, kubecluster.Options{})
 	t.Logf("control plane ready in %v at %s (files in %s)", time.Since(began).Round(time.Millisecond), c.Server, c.Dir)
-	if !strings.HasPrefix(c.Server, "https://127.0.0.1:") || c.Server != fmt.Sprintf("https://%s:%d", c.Host, c.Port) {
-		t.Errorf("Server %q, Host %q, Port %d disagree", c.Server, c.Host, c.Port)
+	if !strings.HasPrefix(c.Server, "https://127.0.0.1:") {
+		t.Errorf("Server %q, want https://127.0.0.1:<port>", c.Server)
 	}
 	cs, err := kubernetes.NewForConfig(c.RESTConfig())
 	if err != nil {
