@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/freshetproj/freshet/internal/poll"
@@ -152,12 +150,7 @@ func TestKilledNodeTakesItsPodsWithIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := nodetest.EchoPod(ns, "host", nodeName)
-	host.Spec.HostNetwork = true
-	c := &host.Spec.Containers[0]
-	c.Env[0].Value = strconv.Itoa(ports[0])
-	c.Ports[0].ContainerPort = int32(ports[0])
-	c.ReadinessProbe.HTTPGet.Port = intstr.FromInt(ports[0])
+	host := nodetest.HostEchoPod(ns, "host", nodeName, ports[0])
 	for _, pod := range []*corev1.Pod{nodetest.EchoPod(ns, "netns", nodeName), host} {
 		if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -177,11 +170,8 @@ func TestKilledNodeTakesItsPodsWithIt(t *testing.T) {
 	}
 	<-proc.Done()
 	for _, pid := range pids {
-		poll.Until(t, 30*time.Second, fmt.Sprintf("pod process %d gone", pid), func() string {
-			if alive(pid) {
-				return fmt.Sprintf("process %d outlives the killed node", pid)
-			}
-			return ""
+		poll.Until(t, 30*time.Second, fmt.Sprintf("pod process %d gone after the node was killed", pid), func() string {
+			return nodetest.ProcessGone(pid)
 		})
 	}
 }
@@ -220,16 +210,4 @@ func startBinary(t *testing.T, nodeName, podIPs, imageExtra string) (ctx context
 		}
 	})
 	return ctx, client, ns, cmd, proc, logs
-}
-
-// alive reports whether pid is a live (not zombie) process. An orphan's
-// new parent may be slow to reap it.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b) // pid (comm) S ...: the state follows the last ')'
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }

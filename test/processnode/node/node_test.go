@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/freshetproj/freshet/internal/poll"
@@ -141,14 +140,6 @@ func echoPid(t *testing.T, pod *corev1.Pod) int {
 	return nodetest.AskEcho(t, pod, 8080).PID
 }
 
-// processGone reports "" once pid no longer exists.
-func processGone(pid int) string {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return ""
-	}
-	return fmt.Sprintf("process %d still exists", pid)
-}
-
 func inRange(t *testing.T, ip, ips string) bool {
 	t.Helper()
 	r, err := node.ParseIPRange(ips)
@@ -236,7 +227,7 @@ func TestPodsAnswerAtTheirOwnIPsAndGoWhenDeleted(t *testing.T) {
 	// A graceful delete: the process gets SIGTERM, exits, and the object
 	// goes long before its 60s grace period is over.
 	n.deletePod(t, "a", 40*time.Second)
-	poll.Until(t, 10*time.Second, "pod a's process gone", func() string { return processGone(pidA) })
+	poll.Until(t, 10*time.Second, "pod a's process gone", func() string { return nodetest.ProcessGone(pidA) })
 	if _, err := nodetest.Get("http://" + a.Status.PodIP + ":8080/"); err == nil {
 		t.Errorf("deleted pod a still answers at %s", a.Status.PodIP)
 	}
@@ -312,7 +303,7 @@ func TestStoppingTheNodeStopsItsPods(t *testing.T) {
 	}
 	// Run has returned: the process must already be gone (an exited child
 	// reaped by podrun), not merely on its way out.
-	if msg := processGone(pid); msg != "" {
+	if msg := nodetest.ProcessGone(pid); msg != "" {
 		t.Error(msg)
 	}
 }
@@ -326,13 +317,7 @@ func TestHostNetworkPodUsesTheNodeIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ports[0]
-	pod := nodetest.EchoPod(n.ns, "h", n.name)
-	pod.Spec.HostNetwork = true
-	c := &pod.Spec.Containers[0]
-	c.Env[0].Value = fmt.Sprint(port)
-	c.Ports[0].ContainerPort = int32(port)
-	c.ReadinessProbe.HTTPGet.Port = intstr.FromInt(port)
-	n.create(t, pod)
+	n.create(t, nodetest.HostEchoPod(n.ns, "h", n.name, port))
 	got := n.waitReady(t, "h")
 	if got.Status.PodIP != "127.0.0.1" {
 		t.Fatalf("hostNetwork pod's IP %q, want the node's 127.0.0.1", got.Status.PodIP)
@@ -375,7 +360,7 @@ func TestPodRecreatedWithTheSameNameStarts(t *testing.T) {
 		got = p
 		return ""
 	})
-	if msg := processGone(oldPid); msg != "" {
+	if msg := nodetest.ProcessGone(oldPid); msg != "" {
 		t.Errorf("the new pod runs, but its predecessor's %s", msg)
 	}
 	if pid := echoPid(t, got); pid == oldPid {

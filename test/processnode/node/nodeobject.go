@@ -1,12 +1,7 @@
 package node
 
 import (
-	"bufio"
-	"fmt"
-	"io"
 	"maps"
-	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -35,6 +30,16 @@ type machine struct {
 	MemoryBytes int64
 }
 
+// resources are the machine's CPUs and memory: the Node's capacity apart
+// from pods, and what podrun's resourceFieldRefs report for a container
+// without limits.
+func (m machine) resources() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewQuantity(int64(m.CPUs), resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(m.MemoryBytes, resource.BinarySI),
+	}
+}
+
 // nodeSpec is everything makeNode needs.
 type nodeSpec struct {
 	Name    string
@@ -58,11 +63,8 @@ func makeNode(s nodeSpec) *corev1.Node {
 		LabelProcessNode:       "true",
 	}
 	maps.Copy(labels, s.Labels)
-	resources := corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewQuantity(int64(s.Machine.CPUs), resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(s.Machine.MemoryBytes, resource.BinarySI),
-		corev1.ResourcePods:   *resource.NewQuantity(int64(s.MaxPods), resource.DecimalSI),
-	}
+	resources := s.Machine.resources()
+	resources[corev1.ResourcePods] = *resource.NewQuantity(int64(s.MaxPods), resource.DecimalSI)
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Labels: labels},
 		Spec:       corev1.NodeSpec{Taints: s.Taints},
@@ -99,28 +101,4 @@ func nodeConditions() []corev1.NodeCondition {
 		cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "process-node does not track disk pressure"),
 		cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "process-node does not track PID pressure"),
 	}
-}
-
-// memTotal reads MemTotal from /proc/meminfo's format, in bytes.
-func memTotal(meminfo io.Reader) (int64, error) {
-	sc := bufio.NewScanner(meminfo)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("meminfo: unexpected MemTotal line %q", sc.Text())
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("meminfo: MemTotal: %w", err)
-		}
-		return kb * 1024, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("meminfo: no MemTotal line")
 }

@@ -53,18 +53,6 @@ func TestMakeNode(t *testing.T) {
 	}
 }
 
-func TestMemTotal(t *testing.T) {
-	got, err := memTotal(strings.NewReader("MemFree:  10 kB\nMemTotal:       16318412 kB\nBuffers: 1 kB\n"))
-	if err != nil || got != 16318412*1024 {
-		t.Errorf("memTotal = %d, %v; want %d", got, err, 16318412*1024)
-	}
-	for _, bad := range []string{"MemFree: 10 kB\n", "MemTotal: 12 MB\n", "MemTotal: x kB\n"} {
-		if got, err := memTotal(strings.NewReader(bad)); err == nil {
-			t.Errorf("memTotal(%q) = %d, want an error", bad, got)
-		}
-	}
-}
-
 func TestHostPort(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://127.0.0.1:6443":       "127.0.0.1:6443",

@@ -128,12 +128,7 @@ func (o Options) withDefaults() (Options, error) {
 
 // thisMachine describes the host for the Node's capacity and info.
 func thisMachine() (machine, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return machine{}, fmt.Errorf("process node: reading the memory size: %w", err)
-	}
-	defer f.Close()
-	mem, err := memTotal(f)
+	mem, err := podrun.MemTotal()
 	if err != nil {
 		return machine{}, fmt.Errorf("process node: reading the memory size: %w", err)
 	}

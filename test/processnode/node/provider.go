@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -36,11 +35,9 @@ import (
 // the old one (with its UID) are refused by the API server.
 type provider struct {
 	base   podrun.Config // each pod runs with a copy carrying its own OnChange
-	nodeIP string
 	ips    *ipPool
 	lister corev1listers.PodLister // virtual-kubelet's informer, for fresh metadata
 	pods   corev1client.PodsGetter // to read a pod afresh and delete it once stopped
-	log    *slog.Logger
 	// runCtx outlives virtual-kubelet's controllers: the processes run
 	// until Shutdown stops them.
 	runCtx context.Context
@@ -125,7 +122,7 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	}
 
 	e := &podEntry{key: key, pod: pod.DeepCopy(), changed: make(chan struct{}, 1), stopped: make(chan struct{})}
-	podIP := p.nodeIP
+	podIP := p.base.NodeIP
 	if !pod.Spec.HostNetwork {
 		ip, err := p.ips.allocate()
 		if err != nil {
@@ -152,7 +149,7 @@ func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	p.entries[key] = e // replacing a stopped predecessor terminate has not yet removed
 	p.wg.Add(1)
 	p.mu.Unlock()
-	p.log.Debug("pod created", "pod", key, "ip", podIP)
+	p.base.Log.Debug("pod created", "pod", key, "ip", podIP)
 	go p.relay(e)
 	e.signal()
 	return nil
@@ -187,20 +184,26 @@ func (p *provider) DeletePod(_ context.Context, pod *corev1.Pod) error {
 	if e == nil {
 		return errdefs.NotFoundf("pod %s is not running on this node", key)
 	}
+	p.terminateLocked(e, stopGrace(pod), pod.DeepCopy())
+	return nil
+}
+
+// terminateLocked starts terminate for e unless it is under way already.
+// The caller holds p.mu.
+func (p *provider) terminateLocked(e *podEntry, grace time.Duration, apiPod *corev1.Pod) {
 	if e.deleting {
-		return nil
+		return
 	}
 	e.deleting = true
 	p.wg.Add(1)
-	go p.terminate(e, stopGrace(pod), pod.DeepCopy())
-	return nil
+	go p.terminate(e, grace, apiPod)
 }
 
 // terminate stops e, forgets it, reports its final status and, if apiPod
 // is being deleted, deletes it for good.
 func (p *provider) terminate(e *podEntry, grace time.Duration, apiPod *corev1.Pod) {
 	defer p.wg.Done()
-	p.log.Debug("deleting pod", "pod", e.key, "grace", grace)
+	p.base.Log.Debug("deleting pod", "pod", e.key, "grace", grace)
 	e.stop(grace)
 
 	p.mu.Lock()
@@ -216,7 +219,7 @@ func (p *provider) terminate(e *podEntry, grace time.Duration, apiPod *corev1.Po
 	if notify != nil {
 		notify(final)
 	}
-	p.log.Debug("pod deleted", "pod", e.key, "phase", final.Status.Phase)
+	p.base.Log.Debug("pod deleted", "pod", e.key, "phase", final.Status.Phase)
 
 	if apiPod == nil || apiPod.DeletionTimestamp == nil {
 		return
@@ -228,7 +231,7 @@ func (p *provider) terminate(e *podEntry, grace time.Duration, apiPod *corev1.Po
 	err := p.pods.Pods(apiPod.Namespace).Delete(ctx, apiPod.Name, opts)
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && !errors.Is(err, context.Canceled) {
 		// Virtual-kubelet deletes it when the grace period is over.
-		p.log.Warn("deleting the stopped pod from the API server", "pod", e.key, "err", err)
+		p.base.Log.Warn("deleting the stopped pod from the API server", "pod", e.key, "err", err)
 	}
 }
 
@@ -298,13 +301,9 @@ func (p *provider) awaitPredecessor(ctx context.Context, key string, uid types.U
 		p.mu.Unlock()
 		return e != nil, nil
 	}
-	if !e.deleting {
-		e.deleting = true
-		p.wg.Add(1)
-		go p.terminate(e, goneGrace, nil)
-	}
+	p.terminateLocked(e, goneGrace, nil)
 	p.mu.Unlock()
-	p.log.Debug("waiting for the pod's predecessor of the same name to stop", "pod", key, "uid", uid)
+	p.base.Log.Debug("waiting for the pod's predecessor of the same name to stop", "pod", key, "uid", uid)
 	select {
 	case <-e.stopped:
 		return false, nil
@@ -313,25 +312,21 @@ func (p *provider) awaitPredecessor(ctx context.Context, key string, uid types.U
 	}
 }
 
-// entry is the pod kept under namespace/name, or nil.
-func (p *provider) entry(namespace, name string) *podEntry {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.entries[namespace+"/"+name]
-}
-
 // current is the pod kept under namespace/name unless the API server's Pod
 // of that name (as the informer last saw it) is another one: a pod created
 // again with the same name while its predecessor is stopping, which
 // virtual-kubelet is to create (see provider).
 func (p *provider) current(namespace, name string) (*podEntry, error) {
-	e := p.entry(namespace, name)
+	p.mu.Lock()
+	e := p.entries[namespace+"/"+name]
+	var uid types.UID
+	if e != nil {
+		uid = e.pod.UID
+	}
+	p.mu.Unlock()
 	if e == nil {
 		return nil, errdefs.NotFoundf("pod %s/%s is not running on this node", namespace, name)
 	}
-	p.mu.Lock()
-	uid := e.pod.UID
-	p.mu.Unlock()
 	if api, err := p.lister.Pods(namespace).Get(name); err == nil && api.UID != uid {
 		return nil, errdefs.NotFoundf("pod %s/%s (uid %s) is not running on this node", namespace, name, api.UID)
 	}
@@ -380,11 +375,7 @@ func (p *provider) Shutdown(grace time.Duration) {
 	p.closed = true
 	p.notify = nil
 	for _, e := range p.entries {
-		if !e.deleting {
-			e.deleting = true
-			p.wg.Add(1)
-			go p.terminate(e, grace, nil)
-		}
+		p.terminateLocked(e, grace, nil)
 	}
 	p.mu.Unlock()
 	p.wg.Wait()

@@ -55,6 +55,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// Resolved once here rather than by podrun for every pod.
+	shim, err := podrun.ResolveShim(o.Shim)
+	if err != nil {
+		return fmt.Errorf("process node: %w", err)
+	}
 	client, err := kubernetes.NewForConfig(o.Config)
 	if err != nil {
 		return fmt.Errorf("process node: %w", err)
@@ -90,16 +95,15 @@ func Run(ctx context.Context, opts Options) error {
 			NodeIP:            o.NodeIP,
 			APIServer:         o.APIServer,
 			Cluster:           cluster{core: client.CoreV1()},
-			Shim:              o.Shim,
+			Shim:              shim,
 			RestartBackoff:    o.RestartBackoff,
 			MaxRestartBackoff: o.MaxRestartBackoff,
+			Allocatable:       mach.resources(),
 			Log:               log,
 		},
-		nodeIP:  o.NodeIP,
 		ips:     newIPPool(o.PodIPs, netip.MustParseAddr(o.NodeIP)),
 		lister:  podInformer.Lister(),
 		pods:    client.CoreV1(),
-		log:     log,
 		runCtx:  runCtx,
 		entries: map[string]*podEntry{},
 	}

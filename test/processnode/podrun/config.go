@@ -1,12 +1,15 @@
 package podrun
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,14 +60,16 @@ type Config struct {
 	// Cluster resolves ConfigMaps, Secrets and tokens.
 	Cluster Cluster
 	// Shim is the argv prefix that runs the mount shim; default
-	// {os.Executable(), ShimArg}.
+	// {os.Executable(), ShimArg}. A node running many Pods resolves it once
+	// with ResolveShim, so that Run does not.
 	Shim []string
 	// RestartBackoff is the first restart delay, doubling per consecutive
 	// restart up to MaxRestartBackoff; defaults 1s and 30s.
 	RestartBackoff, MaxRestartBackoff time.Duration
 	// Allocatable is what resourceFieldRef reports as limits.cpu / limits.memory
 	// of a container without such limits, like a kubelet's node allocatable.
-	// Default: the machine's CPUs and MemTotal.
+	// Default: the machine's CPUs and MemTotal, read for every Pod; a node
+	// running many Pods sets it once.
 	Allocatable corev1.ResourceList
 	// OnChange is called whenever a Pod's Status may have changed. It must
 	// not block long and may be called from several goroutines. May be nil.
@@ -85,19 +90,11 @@ func (c *Config) withDefaults() (*Config, error) {
 	if d.Cluster == nil {
 		return nil, fmt.Errorf("podrun: Config.Cluster is required")
 	}
-	if len(d.Shim) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("podrun: finding the shim binary: %w", err)
-		}
-		d.Shim = []string{exe, ShimArg}
-	} else if !strings.Contains(d.Shim[0], "/") {
-		p, err := exec.LookPath(d.Shim[0])
-		if err != nil {
-			return nil, fmt.Errorf("podrun: shim: %w", err)
-		}
-		d.Shim = append([]string{p}, d.Shim[1:]...)
+	shim, err := ResolveShim(d.Shim)
+	if err != nil {
+		return nil, err
 	}
+	d.Shim = shim
 	if d.RestartBackoff <= 0 {
 		d.RestartBackoff = time.Second
 	}
@@ -141,19 +138,69 @@ func lookupImage(images map[string]Image, ref string) (Image, bool) {
 	return Image{}, false
 }
 
-// machineAllocatable is this machine's CPUs and memory.
+// ResolveShim returns shim with its program as an absolute path, looked up
+// in $PATH if it has no '/'; an empty shim means this binary:
+// {os.Executable(), ShimArg}.
+func ResolveShim(shim []string) ([]string, error) {
+	if len(shim) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("podrun: finding the shim binary: %w", err)
+		}
+		return []string{exe, ShimArg}, nil
+	}
+	if strings.Contains(shim[0], "/") {
+		return shim, nil
+	}
+	p, err := exec.LookPath(shim[0])
+	if err != nil {
+		return nil, fmt.Errorf("podrun: shim: %w", err)
+	}
+	return append([]string{p}, shim[1:]...), nil
+}
+
+// machineAllocatable is this machine's CPUs and memory (no memory if
+// /proc/meminfo cannot be read).
 func machineAllocatable() corev1.ResourceList {
 	rl := corev1.ResourceList{
 		corev1.ResourceCPU: *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI),
 	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for line := range strings.Lines(string(b)) {
-			var kb int64
-			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
-				rl[corev1.ResourceMemory] = *resource.NewQuantity(kb*1024, resource.BinarySI)
-				break
-			}
-		}
+	if mem, err := MemTotal(); err == nil {
+		rl[corev1.ResourceMemory] = *resource.NewQuantity(mem, resource.BinarySI)
 	}
 	return rl
+}
+
+// MemTotal is this machine's memory in bytes: MemTotal of /proc/meminfo.
+func MemTotal() (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return parseMemTotal(f)
+}
+
+// parseMemTotal reads MemTotal from /proc/meminfo's format, in bytes.
+func parseMemTotal(meminfo io.Reader) (int64, error) {
+	sc := bufio.NewScanner(meminfo)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("meminfo: unexpected MemTotal line %q", sc.Text())
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("meminfo: MemTotal: %w", err)
+		}
+		return kb * 1024, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("meminfo: no MemTotal line")
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -78,12 +77,6 @@ type podFacts struct {
 	allocatable corev1.ResourceList
 }
 
-// objects fetches what configMapKeyRef, secretKeyRef and envFrom refer to.
-type objects interface {
-	ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error)
-	Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
-}
-
 // containerEnv resolves the environment the kubelet passes for c (envFrom,
 // then env, then the KUBERNETES_* service variables unless c sets them),
 // expanding $(VAR) in values against what is defined before them.
@@ -91,6 +84,13 @@ func containerEnv(ctx context.Context, f podFacts, c *corev1.Container, objs obj
 	ns := f.pod.Namespace
 	svc := serviceEnv(apiServer)
 	var env envList
+	// vars is what $(VAR) may refer to: the service variables and, over
+	// them, what env holds so far (so only variables defined earlier).
+	vars := svc.vars()
+	set := func(name, value string) {
+		env = env.set(name, value)
+		vars[name] = value
+	}
 	for _, from := range c.EnvFrom {
 		data, err := envFromData(ctx, objs, ns, from)
 		if err != nil {
@@ -106,24 +106,14 @@ func containerEnv(ctx context.Context, f podFacts, c *corev1.Container, objs obj
 			if len(validation.IsEnvVarName(name)) > 0 {
 				continue // the kubelet skips such keys too (and records an event)
 			}
-			env = env.set(name, data[k])
+			set(name, data[k])
 		}
-	}
-	vars := func() map[string]string {
-		m := make(map[string]string, len(env)+len(svc))
-		for _, e := range svc {
-			m[e.name] = e.value
-		}
-		for _, e := range env {
-			m[e.name] = e.value
-		}
-		return m
 	}
 	for _, e := range c.Env {
 		var value string
 		switch {
 		case e.Value != "":
-			value = expand(e.Value, vars())
+			value = expand(e.Value, vars)
 		case e.ValueFrom != nil:
 			v, ok, err := envValueFrom(ctx, f, c, objs, e.ValueFrom)
 			if err != nil {
@@ -134,7 +124,7 @@ func containerEnv(ctx context.Context, f podFacts, c *corev1.Container, objs obj
 			}
 			value = v
 		}
-		env = env.set(e.Name, value)
+		set(e.Name, value)
 	}
 	for _, e := range svc {
 		if _, ok := env.lookup(e.name); !ok {
@@ -147,24 +137,18 @@ func containerEnv(ctx context.Context, f podFacts, c *corev1.Container, objs obj
 func envFromData(ctx context.Context, objs objects, ns string, from corev1.EnvFromSource) (map[string]string, error) {
 	switch {
 	case from.ConfigMapRef != nil:
-		cm, err := objs.ConfigMap(ctx, ns, from.ConfigMapRef.Name)
+		data, _, _, err := configMapData(ctx, objs, ns, from.ConfigMapRef.Name, from.ConfigMapRef.Optional)
 		if err != nil {
-			if apierrors.IsNotFound(err) && ptrTrue(from.ConfigMapRef.Optional) {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("envFrom configmap %q: %w", from.ConfigMapRef.Name, err)
+			return nil, fmt.Errorf("envFrom %w", err)
 		}
-		return cm.Data, nil
+		return data, nil
 	case from.SecretRef != nil:
-		s, err := objs.Secret(ctx, ns, from.SecretRef.Name)
+		raw, _, err := secretData(ctx, objs, ns, from.SecretRef.Name, from.SecretRef.Optional)
 		if err != nil {
-			if apierrors.IsNotFound(err) && ptrTrue(from.SecretRef.Optional) {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("envFrom secret %q: %w", from.SecretRef.Name, err)
+			return nil, fmt.Errorf("envFrom %w", err)
 		}
-		data := make(map[string]string, len(s.Data))
-		for k, v := range s.Data {
+		data := make(map[string]string, len(raw))
+		for k, v := range raw {
 			data[k] = string(v)
 		}
 		return data, nil
@@ -184,14 +168,11 @@ func envValueFrom(ctx context.Context, f podFacts, c *corev1.Container, objs obj
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
-		cm, err := objs.ConfigMap(ctx, f.pod.Namespace, ref.Name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && ptrTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, fmt.Errorf("configmap %q: %w", ref.Name, err)
+		data, _, found, err := configMapData(ctx, objs, f.pod.Namespace, ref.Name, ref.Optional)
+		if err != nil || !found {
+			return "", false, err
 		}
-		v, found := cm.Data[ref.Key]
+		v, found := data[ref.Key]
 		if !found {
 			if ptrTrue(ref.Optional) {
 				return "", false, nil
@@ -201,14 +182,11 @@ func envValueFrom(ctx context.Context, f podFacts, c *corev1.Container, objs obj
 		return v, true, nil
 	case src.SecretKeyRef != nil:
 		ref := src.SecretKeyRef
-		s, err := objs.Secret(ctx, f.pod.Namespace, ref.Name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && ptrTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, fmt.Errorf("secret %q: %w", ref.Name, err)
+		data, found, err := secretData(ctx, objs, f.pod.Namespace, ref.Name, ref.Optional)
+		if err != nil || !found {
+			return "", false, err
 		}
-		v, found := s.Data[ref.Key]
+		v, found := data[ref.Key]
 		if !found {
 			if ptrTrue(ref.Optional) {
 				return "", false, nil
@@ -279,5 +257,3 @@ func (l envList) vars() map[string]string {
 	}
 	return m
 }
-
-func ptrTrue(b *bool) bool { return b != nil && *b }

@@ -3,13 +3,13 @@ package podrun
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // volume is a materialized volume: a host path to bind-mount.
@@ -146,32 +146,24 @@ func (p *Pod) tokenFile(ctx context.Context, src *corev1.ServiceAccountTokenProj
 }
 
 func (p *Pod) configMapFiles(ctx context.Context, name string, items []corev1.KeyToPath, optional *bool, mode os.FileMode) ([]volumeFile, error) {
-	cm, err := p.cfg.Cluster.ConfigMap(ctx, p.pod.Namespace, name)
-	if err != nil {
-		if apierrors.IsNotFound(err) && ptrTrue(optional) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("configmap %q: %w", name, err)
+	text, binary, found, err := configMapData(ctx, p.cfg.Cluster, p.pod.Namespace, name, optional)
+	if err != nil || !found {
+		return nil, err
 	}
-	data := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
-	for k, v := range cm.Data {
+	data := make(map[string][]byte, len(text)+len(binary))
+	for k, v := range text {
 		data[k] = []byte(v)
 	}
-	for k, v := range cm.BinaryData {
-		data[k] = v
-	}
+	maps.Copy(data, binary)
 	return keyFiles(data, items, optional, mode, "configmap "+name)
 }
 
 func (p *Pod) secretFiles(ctx context.Context, name string, items []corev1.KeyToPath, optional *bool, mode os.FileMode) ([]volumeFile, error) {
-	s, err := p.cfg.Cluster.Secret(ctx, p.pod.Namespace, name)
-	if err != nil {
-		if apierrors.IsNotFound(err) && ptrTrue(optional) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("secret %q: %w", name, err)
+	data, found, err := secretData(ctx, p.cfg.Cluster, p.pod.Namespace, name, optional)
+	if err != nil || !found {
+		return nil, err
 	}
-	return keyFiles(s.Data, items, optional, mode, "secret "+name)
+	return keyFiles(data, items, optional, mode, "secret "+name)
 }
 
 // keyFiles maps the keys of a ConfigMap or Secret to files: every key as

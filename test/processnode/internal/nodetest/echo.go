@@ -50,6 +50,18 @@ func EchoPod(namespace, name, nodeName string) *corev1.Pod {
 	}
 }
 
+// HostEchoPod is EchoPod in the node's network namespace (hostNetwork),
+// serving and probed on port, which must be free on the node's IP.
+func HostEchoPod(namespace, name, nodeName string, port int) *corev1.Pod {
+	pod := EchoPod(namespace, name, nodeName)
+	pod.Spec.HostNetwork = true
+	c := &pod.Spec.Containers[0]
+	c.Env[0].Value = strconv.Itoa(port) // PORT
+	c.Ports[0].ContainerPort = int32(port)
+	c.ReadinessProbe.HTTPGet.Port = intstr.FromInt(port)
+	return pod
+}
+
 // Echo is what an echo server says of itself.
 type Echo struct {
 	Name, IP, Hostname string // $POD_NAME, $POD_IP, $HOSTNAME
