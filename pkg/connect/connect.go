@@ -10,8 +10,12 @@ import (
 
 	"github.com/freshetproj/freshet/pkg/apis/freshet/v1alpha1"
 	"github.com/freshetproj/freshet/pkg/sink"
+	kafkasink "github.com/freshetproj/freshet/pkg/sink/kafka"
+	pulsarsink "github.com/freshetproj/freshet/pkg/sink/pulsar"
 	sqssink "github.com/freshetproj/freshet/pkg/sink/sqs"
 	"github.com/freshetproj/freshet/pkg/source"
+	kafkasource "github.com/freshetproj/freshet/pkg/source/kafka"
+	pulsarsource "github.com/freshetproj/freshet/pkg/source/pulsar"
 	sqssource "github.com/freshetproj/freshet/pkg/source/sqs"
 )
 
@@ -24,11 +28,11 @@ func OpenSource(v *v1alpha1.Vertex) (source.Source, error) {
 	defer cancel()
 	switch s := v.Spec.Source; {
 	case s.Kafka != nil:
-		return openKafkaSource(ctx, s.Kafka, ConsumerGroup(v))
+		return opened[source.Source](kafkasource.Open(ctx, s.Kafka, ConsumerGroup(v)))
 	case s.SQS != nil:
-		return sqssource.Open(ctx, s.SQS)
+		return opened[source.Source](sqssource.Open(ctx, s.SQS))
 	case s.Pulsar != nil:
-		return openPulsarSource(ctx, s.Pulsar, Subscription(v))
+		return opened[source.Source](pulsarsource.Open(ctx, s.Pulsar, Subscription(v)))
 	}
 	return nil, errors.New("the source has no kind this build can open")
 }
@@ -39,13 +43,23 @@ func OpenSink(v *v1alpha1.Vertex) (sink.Sink, error) {
 	defer cancel()
 	switch s := v.Spec.Sink; {
 	case s.Kafka != nil:
-		return openKafkaSink(ctx, s.Kafka)
+		return opened[sink.Sink](kafkasink.Open(ctx, s.Kafka))
 	case s.SQS != nil:
-		return sqssink.Open(ctx, s.SQS)
+		return opened[sink.Sink](sqssink.Open(ctx, s.SQS))
 	case s.Pulsar != nil:
-		return openPulsarSink(ctx, s.Pulsar)
+		return opened[sink.Sink](pulsarsink.Open(ctx, s.Pulsar))
 	}
 	return nil, errors.New("the sink has no kind this build can open")
+}
+
+// opened returns what an Open returned as the interface I, and a nil
+// interface (not one holding a nil pointer) when it failed.
+func opened[I any, T any](v T, err error) (I, error) {
+	var zero I
+	if err != nil {
+		return zero, err
+	}
+	return any(v).(I), nil
 }
 
 // ConsumerGroup is a Kafka source vertex's group: its own, or

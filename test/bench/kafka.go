@@ -81,6 +81,19 @@ func endOffsets(addr, topic string) ([]int64, error) {
 	return out, lo.Error()
 }
 
+// checkFilled is an error unless the partitions of a pre-filled topic
+// hold n records (or messages: unit) in all.
+func checkFilled(parts []int64, n int, unit string) error {
+	var total int64
+	for _, p := range parts {
+		total += p
+	}
+	if total != int64(n) {
+		return fmt.Errorf("the topic holds %d %s, want %d", total, unit, n)
+	}
+	return nil
+}
+
 // inputProducer is the benchmark's own producer: no linger (nothing waits
 // to fill a batch) and no compression (the records are stored as the
 // 1 KiB they are).
@@ -146,12 +159,8 @@ func benchKafkaBuffer(o options, br *kafkabroker.Broker, dir string, rep *report
 	if err != nil {
 		return err
 	}
-	var total int64
-	for _, p := range parts {
-		total += p
-	}
-	if total != int64(n) {
-		return fmt.Errorf("the topic holds %d records, want %d", total, n)
+	if err := checkFilled(parts, n, "records"); err != nil {
+		return err
 	}
 	rep.note("7: pre-filling the topic took %v (%s, this program's producer); its %d partitions hold %d–%d records.", fill.Round(time.Millisecond), fmtRate(float64(n)/fill.Seconds()), len(parts), slices.Min(parts), slices.Max(parts))
 	settle(o.settle)

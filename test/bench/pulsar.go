@@ -86,12 +86,8 @@ func benchPulsar(o options, _ bins, dir string, rep *report) error {
 	if err != nil {
 		return err
 	}
-	var total int64
-	for _, p := range parts {
-		total += p
-	}
-	if total != int64(n) {
-		return fmt.Errorf("the topic holds %d messages, want %d", total, n)
+	if err := checkFilled(parts, n, "messages"); err != nil {
+		return err
 	}
 	rep.note("10: pre-filling the topic took %v (%s, this program's producer: SendAsync, default batching); its %d partitions hold %d–%d messages in %d batches (entries) in all, %.0f messages per batch.", fill.Round(time.Millisecond), fmtRate(float64(n)/fill.Seconds()), len(parts), slices.Min(parts), slices.Max(parts), entries, float64(n)/float64(max(entries, 1)))
 

@@ -2,10 +2,7 @@ package kafka
 
 import (
 	"context"
-	"fmt"
-	"regexp"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,13 +48,10 @@ func newCluster(t testing.TB, addr string) *cluster {
 	return &cluster{addr: addr, adm: kadm.NewClient(cl)}
 }
 
-var names atomic.Int64
-
 // topic creates a fresh topic of 3 partitions with configs.
 func (c *cluster) topic(t testing.TB, configs map[string]*string) string {
 	t.Helper()
-	clean := regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-")
-	name := fmt.Sprintf("topic-%s-%d", clean[max(0, len(clean)-80):], names.Add(1))
+	name := kafka.UniqueName(t, "topic")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := c.adm.CreateTopic(ctx, 3, 1, configs, name); err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,13 +37,10 @@ func brokerCluster(t testing.TB) *cluster {
 	return &cluster{url: b.ServiceURL, b: b, cl: b.Client(t)}
 }
 
-var names atomic.Int64
-
 // topic names a fresh topic (the broker creates it on first use).
 func (c *cluster) topic(t testing.TB) string {
 	t.Helper()
-	clean := regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-")
-	return fmt.Sprintf("persistent://public/default/%s-%d", clean[max(0, len(clean)-80):], names.Add(1))
+	return "persistent://public/default/" + pulsarbroker.UniqueName(t, "topic")
 }
 
 func (c *cluster) open(t testing.TB, topic, mode string) *Sink {

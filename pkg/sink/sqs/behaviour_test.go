@@ -20,7 +20,7 @@ import (
 // attributes, an empty extension value, no data, binary data) are sent
 // structured, and read back whole.
 func structuredFallback(t *testing.T, em *sqsbrokers.Emulator) {
-	url := newQueue(t, em, "structured", nil)
+	url := em.NewQueue(t, "structured", nil)
 	sent := []*cloudevent.Event{
 		newEvent("many-extensions", func(e *cloudevent.Event) {
 			for i := range 12 {
@@ -48,7 +48,7 @@ func structuredFallback(t *testing.T, em *sqsbrokers.Emulator) {
 // fifo: on a FIFO queue the partitionkey is the message group (else the
 // source), and an event written twice is held once (deduplication id).
 func fifo(t *testing.T, em *sqsbrokers.Emulator) {
-	url := newQueue(t, em, "ordered", map[string]string{"FifoQueue": "true"})
+	url := em.NewQueue(t, "ordered", map[string]string{"FifoQueue": "true"})
 	sent := []*cloudevent.Event{
 		newEvent("k1-a", func(e *cloudevent.Event) { e.SetExtension("partitionkey", "k1") }),
 		newEvent("k2-a", func(e *cloudevent.Event) { e.SetExtension("partitionkey", "k2") }),
@@ -92,7 +92,7 @@ func fifo(t *testing.T, em *sqsbrokers.Emulator) {
 // tooLarge: an event over SQS's 1 MiB among good ones is refused for good
 // (before it is sent, on both emulators) and the good ones are sent.
 func tooLarge(t *testing.T, em *sqsbrokers.Emulator) {
-	url := newQueue(t, em, "toolarge", nil)
+	url := em.NewQueue(t, "toolarge", nil)
 	big := newEvent("big", func(e *cloudevent.Event) { e.Data = []byte(strings.Repeat("a", 1<<20)) })
 	err := openSink(t, em, url).Write(t.Context(), []*cloudevent.Event{newEvent("good-1", nil), big, newEvent("good-2", nil)})
 	permanent(t, err)
@@ -107,7 +107,7 @@ func tooLarge(t *testing.T, em *sqsbrokers.Emulator) {
 // the sink makes a permanent failure while the others are sent; ElasticMQ
 // ignores the queue's limit and takes it.
 func queueSizeLimit(t *testing.T, em *sqsbrokers.Emulator) {
-	url := newQueue(t, em, "small", map[string]string{"MaximumMessageSize": "1024"})
+	url := em.NewQueue(t, "small", map[string]string{"MaximumMessageSize": "1024"})
 	big := newEvent("big", func(e *cloudevent.Event) { e.Data = []byte(strings.Repeat("a", 2048)) })
 	err := openSink(t, em, url).Write(t.Context(), []*cloudevent.Event{newEvent("good-1", nil), big, newEvent("good-2", nil)})
 	want := 2

@@ -2,10 +2,7 @@ package sqs_test
 
 import (
 	"errors"
-	"fmt"
-	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +28,7 @@ func TestEmulators(t *testing.T) {
 			t.Parallel()
 			t.Run("Conformance", func(t *testing.T) {
 				sinktest.Run(t, func(t testing.TB) *sinktest.System {
-					url := newQueue(t, em, "conformance", nil)
+					url := em.NewQueue(t, "conformance", nil)
 					return &sinktest.System{Open: func(t testing.TB) sink.Sink { return openSink(t, em, url) }, Held: held(em, url)}
 				})
 			})
@@ -43,30 +40,9 @@ func TestEmulators(t *testing.T) {
 	}
 }
 
-var queues atomic.Int64
-
-func newQueue(t testing.TB, em *sqsbrokers.Emulator, prefix string, attrs map[string]string) string {
-	t.Helper()
-	name := fmt.Sprintf("%s-%d", prefix, queues.Add(1))
-	if attrs["FifoQueue"] == "true" {
-		name += ".fifo"
-	}
-	out, err := em.Client(t).CreateQueue(t.Context(), &awssqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
-	if err != nil {
-		t.Fatalf("CreateQueue %s: %v", name, err)
-	}
-	return aws.ToString(out.QueueUrl)
-}
-
 func openSink(t testing.TB, em *sqsbrokers.Emulator, url string) *sqssink.Sink {
 	t.Helper()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	t.Cleanup(tr.CloseIdleConnections)
-	s, err := sqssink.Open(t.Context(), &v1alpha1.SQSSink{QueueURL: url, Endpoint: em.Endpoint, Region: em.Region}, func(o *awssqs.Options) {
-		o.Credentials = sqsbrokers.Credentials()
-		o.HTTPClient = &http.Client{Transport: tr}
-	})
+	s, err := sqssink.Open(t.Context(), &v1alpha1.SQSSink{QueueURL: url, Endpoint: em.Endpoint, Region: em.Region}, sqsbrokers.ClientOptions(t))
 	if err != nil {
 		t.Fatalf("open sink: %v", err)
 	}

@@ -2,9 +2,6 @@ package kafka
 
 import (
 	"context"
-	"fmt"
-	"regexp"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,13 +50,8 @@ func newCluster(t testing.TB, addr string) *cluster {
 	return &cluster{addr: addr, adm: kadm.NewClient(cl), cl: cl}
 }
 
-var names atomic.Int64
-
 // unique returns a topic or group name unique in the process.
-func unique(t testing.TB, kind string) string {
-	clean := regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-")
-	return fmt.Sprintf("%s-%s-%d", kind, clean[max(0, len(clean)-80):], names.Add(1))
-}
+var unique = kafka.UniqueName
 
 // topic creates a fresh topic of n partitions.
 func (c *cluster) topic(t testing.TB, partitions int32) string {

@@ -27,7 +27,7 @@ func TestTokenAuth(t *testing.T) {
 	for _, auth := range []*v1alpha1.PulsarAuth{{TokenEnv: "FRESHET_TEST_PULSAR_TOKEN"}, {TokenFile: tokenFile}} {
 		topic := c.topic(t, 0)
 		sent := sourcetest.Events("auth", 5)
-		c.produceEvents(t, topic, sent)
+		c.produceEvents(t, topic, false, sent)
 		spec := c.spec(v1alpha1.PulsarShared, topic)
 		spec.Auth = auth
 		s := open(t, spec, unique(t, "sub"))

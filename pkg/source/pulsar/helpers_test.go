@@ -2,9 +2,6 @@ package pulsar
 
 import (
 	"context"
-	"fmt"
-	"regexp"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,13 +20,8 @@ type cluster struct {
 	cl pulsar.Client
 }
 
-var names atomic.Int64
-
 // unique returns a topic or subscription name unique in the process.
-func unique(t testing.TB, kind string) string {
-	clean := regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-")
-	return fmt.Sprintf("%s-%s-%d", kind, clean[max(0, len(clean)-80):], names.Add(1))
-}
+var unique = brokers.UniqueName
 
 // topic creates a fresh topic, partitioned when partitions > 0, and
 // returns its full name.
@@ -105,28 +97,23 @@ func binaryMessage(e *cloudevent.Event) *pulsar.ProducerMessage {
 	return m
 }
 
-// produceEvents sends events to topic in binary mode, unbatched.
-func (c *cluster) produceEvents(t testing.TB, topic string, events []*cloudevent.Event) {
+// produceEvents sends events to topic in binary mode, batched unless
+// batching is false.
+func (c *cluster) produceEvents(t testing.TB, topic string, batching bool, events []*cloudevent.Event) {
 	t.Helper()
 	msgs := make([]*pulsar.ProducerMessage, len(events))
 	for i, e := range events {
 		msgs[i] = binaryMessage(e)
 	}
-	c.produce(t, topic, false, msgs...)
+	c.produce(t, topic, batching, msgs...)
 }
 
 // system is a sourcetest.System over a fresh topic and subscription.
 func (c *cluster) system(t testing.TB, typ string, partitions int, batching bool) *sourcetest.System {
 	topic, sub := c.topic(t, partitions), unique(t, "sub")
 	return &sourcetest.System{
-		Open: func(t testing.TB) source.Source { return open(t, c.spec(typ, topic), sub) },
-		Send: func(t testing.TB, events []*cloudevent.Event) {
-			msgs := make([]*pulsar.ProducerMessage, len(events))
-			for i, e := range events {
-				msgs[i] = binaryMessage(e)
-			}
-			c.produce(t, topic, batching, msgs...)
-		},
+		Open:       func(t testing.TB) source.Source { return open(t, c.spec(typ, topic), sub) },
+		Send:       func(t testing.TB, events []*cloudevent.Event) { c.produceEvents(t, topic, batching, events) },
 		Redelivery: 20 * time.Second,
 	}
 }

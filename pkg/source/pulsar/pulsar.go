@@ -174,11 +174,8 @@ func (s *Source) consumer() (pulsar.Consumer, error) {
 func (s *Source) Read(ctx context.Context, max int, maxWait time.Duration) ([]source.Message, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, source.ErrClosed
+	if err := s.errIfClosed(); err != nil {
+		return nil, err
 	}
 	cons, err := s.consumer()
 	if err != nil {
@@ -214,11 +211,8 @@ func (s *Source) message(m pulsar.Message) *message {
 
 // Backlog is the subscription's backlog over the topics (rule 7).
 func (s *Source) Backlog(ctx context.Context) (int64, error) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return 0, source.ErrClosed
+	if err := s.errIfClosed(); err != nil {
+		return 0, err
 	}
 	// The subscription counts messages from when it is made: make it,
 	// without waiting (subscribing to a broker that is down takes up to
@@ -231,6 +225,18 @@ func (s *Source) Backlog(ctx context.Context) (int64, error) {
 		}()
 	}
 	return s.stats.backlog(ctx)
+}
+
+// errIfClosed is source.ErrClosed once Close has begun, else nil. It
+// holds mu only for the check, so a caller that then blocks on the client
+// holds no lock.
+func (s *Source) errIfClosed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return source.ErrClosed
+	}
+	return nil
 }
 
 // Close stops reading, drops the nacks still waiting for their delay (the
@@ -278,11 +284,8 @@ func (m *message) Event() *cloudevent.Event { return m.e }
 // and holds no lock meanwhile, so Read, Backlog and Close go on.
 func (m *message) Ack(ctx context.Context) error {
 	s := m.src
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return source.ErrClosed
+	if err := s.errIfClosed(); err != nil {
+		return err
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.cons.Ack(m.m) }()

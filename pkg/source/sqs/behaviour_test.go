@@ -17,7 +17,7 @@ import (
 // the source extends it; once acked it is gone.
 func visibilityExtended(t *testing.T, em *sqsbrokers.Emulator) {
 	client := em.Client(t)
-	url := newQueue(t, client, "extend", map[string]string{"VisibilityTimeout": "2"})
+	url := em.NewQueue(t, "extend", map[string]string{"VisibilityTimeout": "2"})
 	src := openSource(t, em, url, 2*time.Second)
 	sendRaw(t, client, &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("slow work")})
 	m := readN(t, src, 1, 20*time.Second)[0]
@@ -43,7 +43,7 @@ func visibilityExtended(t *testing.T, em *sqsbrokers.Emulator) {
 // acked just before Close is deleted by Close (rule 3).
 func deletedOnlyAfterAck(t *testing.T, em *sqsbrokers.Emulator) {
 	client := em.Client(t)
-	url := newQueue(t, client, "ackdelete", nil)
+	url := em.NewQueue(t, "ackdelete", nil)
 
 	src := openSource(t, em, url, 30*time.Second)
 	sendRaw(t, client, &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("not acked")})
@@ -75,7 +75,7 @@ func deletedOnlyAfterAck(t *testing.T, em *sqsbrokers.Emulator) {
 // nackDelay: a message nacked with a delay of 2s comes back no sooner.
 func nackDelay(t *testing.T, em *sqsbrokers.Emulator) {
 	client := em.Client(t)
-	url := newQueue(t, client, "nack", nil)
+	url := em.NewQueue(t, "nack", nil)
 	src := openSource(t, em, url, 30*time.Second)
 	sendRaw(t, client, &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("again later")})
 	m := readN(t, src, 1, 20*time.Second)[0]
@@ -100,7 +100,7 @@ func nackDelay(t *testing.T, em *sqsbrokers.Emulator) {
 // and falls to 0 once they are acked (rule 7).
 func backlogCountsInFlight(t *testing.T, em *sqsbrokers.Emulator) {
 	client := em.Client(t)
-	url := newQueue(t, client, "backlog", nil)
+	url := em.NewQueue(t, "backlog", nil)
 	src := openSource(t, em, url, 30*time.Second)
 	for i := range 5 {
 		sendRaw(t, client, &awssqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprint("m", i))})

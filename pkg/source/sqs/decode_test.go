@@ -175,7 +175,7 @@ func mappingOnEmulator(t *testing.T, em *sqsbrokers.Emulator) {
 				attrs = map[string]string{"FifoQueue": "true"}
 				in.MessageGroupId, in.MessageDeduplicationId = aws.String(c.group), aws.String("d1")
 			}
-			url := newQueue(t, client, "mapping", attrs)
+			url := em.NewQueue(t, "mapping", attrs)
 			in.QueueUrl = aws.String(url)
 			before := time.Now().Add(-time.Second)
 			id := sendRaw(t, client, in)

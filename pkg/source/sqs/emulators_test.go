@@ -2,10 +2,7 @@ package sqs_test
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,9 +41,8 @@ func TestEmulators(t *testing.T) {
 // timeout; events are sent with the SQS sink (binary style).
 func conformance(t *testing.T, em *sqsbrokers.Emulator) {
 	sourcetest.Run(t, func(t testing.TB) *sourcetest.System {
-		client := em.Client(t)
-		url := newQueue(t, client, "conformance", nil)
-		snk, err := sqssink.Open(t.Context(), &v1alpha1.SQSSink{QueueURL: url, Endpoint: em.Endpoint, Region: em.Region}, testClient(t))
+		url := em.NewQueue(t, "conformance", nil)
+		snk, err := sqssink.Open(t.Context(), &v1alpha1.SQSSink{QueueURL: url, Endpoint: em.Endpoint, Region: em.Region}, sqsbrokers.ClientOptions(t))
 		if err != nil {
 			t.Fatalf("open sink: %v", err)
 		}
@@ -62,40 +58,11 @@ func conformance(t *testing.T, em *sqsbrokers.Emulator) {
 	})
 }
 
-var queues atomic.Int64
-
-// newQueue creates a queue with a unique name (suffix .fifo for FIFO
-// attributes) and returns the URL the emulator gave.
-func newQueue(t testing.TB, client *awssqs.Client, prefix string, attrs map[string]string) string {
-	t.Helper()
-	name := fmt.Sprintf("%s-%d", prefix, queues.Add(1))
-	if attrs["FifoQueue"] == "true" {
-		name += ".fifo"
-	}
-	out, err := client.CreateQueue(t.Context(), &awssqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
-	if err != nil {
-		t.Fatalf("CreateQueue %s: %v", name, err)
-	}
-	return aws.ToString(out.QueueUrl)
-}
-
-// testClient sets the emulators' static credentials and an HTTP client
-// whose connections close at t's end.
-func testClient(t testing.TB) func(*awssqs.Options) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	t.Cleanup(tr.CloseIdleConnections)
-	return func(o *awssqs.Options) {
-		o.Credentials = sqsbrokers.Credentials()
-		o.HTTPClient = &http.Client{Transport: tr}
-	}
-}
-
 // openSource opens a source on url, closed at t's end.
 func openSource(t testing.TB, em *sqsbrokers.Emulator, url string, vt time.Duration) *sqssource.Source {
 	t.Helper()
 	spec := &v1alpha1.SQSSource{QueueURL: url, Endpoint: em.Endpoint, Region: em.Region, VisibilityTimeout: &metav1.Duration{Duration: vt}}
-	src, err := sqssource.Open(t.Context(), spec, testClient(t))
+	src, err := sqssource.Open(t.Context(), spec, sqsbrokers.ClientOptions(t))
 	if err != nil {
 		t.Fatalf("open source: %v", err)
 	}

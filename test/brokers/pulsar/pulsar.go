@@ -221,10 +221,6 @@ type Installation struct {
 	Dir string
 	// Version is the Apache Pulsar version.
 	Version string
-	// Token is a superuser's token when Options.TokenAuth is set.
-	Token string
-
-	secret []byte // signs tokens (Options.TokenAuth)
 	// Classpath is Dir/libs/* (a java -cp wildcard).
 	Classpath string
 	// Log4jConfig is the broker's Log4j 2 configuration file.
